@@ -1,0 +1,50 @@
+# clinx-serve: the two commands a newcomer needs are `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+BUNDLE ?= models/demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve demo test lint install-serve install-train install-dev clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall only when the project's dependency files change.
+$(VENV)/.serve: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP) -e '.[serve]'
+	touch $@
+
+$(VENV)/.train: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[serve,train]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml constraints.txt $(VENV)/.train
+	$(PIP) -e '.[serve,train,dev]'
+	touch $@
+
+install-serve: $(VENV)/.serve
+install-train: $(VENV)/.train
+install-dev: $(VENV)/.dev
+
+# The demo bundle is built once (about 3 minutes on 2 cores) and reused while it exists.
+$(BUNDLE)/manifest.json: | $(VENV)/.train
+	$(VENV)/bin/clinx demo --output $(BUNDLE)
+
+demo: $(BUNDLE)/manifest.json
+
+serve: $(VENV)/.serve $(BUNDLE)/manifest.json
+	$(VENV)/bin/clinx serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check app model_export tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

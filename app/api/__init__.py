@@ -1,0 +1,1 @@
+"""HTTP layer: translates requests and responses; all work happens in app.engine."""

@@ -1,0 +1,71 @@
+"""Reading a JSON request body strictly: every defect is a precise 4xx, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from app.api.errors import ApiError, validation_detail
+
+Model = TypeVar("Model", bound=BaseModel)
+MAX_NESTING = 32
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json",
+                       {"content_type": media_type[:100]})
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, "payload_too_large", f"the body exceeds {max_bytes} bytes",
+                           {"limit_bytes": max_bytes})
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ApiError(400, "invalid_utf8", "the body is not valid UTF-8", {"byte_offset": error.start}) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error.msg}",
+                       {"line": error.lineno, "column": error.colno}) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", f"the body nests deeper than {MAX_NESTING} levels") from None
+    _check_structure(body, [], 0)
+    return body
+
+
+def _check_structure(value: Any, path: list[str | int], depth: int) -> None:
+    """Refuse deep nesting and lone surrogates (valid JSON escapes, but not text)."""
+    if depth > MAX_NESTING:
+        raise ApiError(400, "invalid_json", f"the body nests deeper than {MAX_NESTING} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ApiError(400, "invalid_text", "a string holds a lone UTF-16 surrogate (not a character)",
+                           {"loc": path, "position": error.start}) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_structure(key, path, depth + 1)
+            _check_structure(item, [*path, key], depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_structure(item, [*path, index], depth + 1)
+
+
+def parse(model: type[Model], body: Any) -> Model:
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise ApiError(422, "validation_error", "the request does not match the schema",
+                       validation_detail(error.errors())) from None

@@ -1,0 +1,193 @@
+"""The model bundle contract: ``manifest.json`` and the files it names, loaded and verified.
+
+A server that starts on a bundle trusts it completely, so everything is checked up front and any
+defect stops start-up with one line naming the file or field that is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.text.encode import SpecialTokens
+from app.text.labels import bioes_tags
+from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
+from app.text.windows import max_window_length
+
+BUNDLE_FORMAT = 1
+MANIFEST = "manifest.json"
+Precision = Literal["fp32", "fp16", "int8"]
+
+
+class BundleError(Exception):
+    """A bundle that must not be served; the message names the file or field at fault."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileEntry(_Strict):
+    file: str = Field(description="Path relative to the bundle directory.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class Variant(FileEntry):
+    precision: Precision
+    external_data: list[FileEntry] = Field(default_factory=list, description="ONNX external data files.")
+    optimization: dict[str, Any] = Field(default_factory=dict)
+
+
+class Member(_Strict):
+    name: str
+    variants: dict[Precision, Variant]
+
+    @model_validator(mode="after")
+    def _fp32_present(self) -> Member:
+        if "fp32" not in self.variants:
+            raise ValueError(f"member {self.name!r} has no fp32 variant")
+        for key, variant in self.variants.items():
+            if variant.precision != key:
+                raise ValueError(f"member {self.name!r}: variant {key!r} says precision {variant.precision!r}")
+        return self
+
+
+class Segmenter(_Strict):
+    name: str
+    version: str
+
+
+class Manifest(_Strict):
+    """What ``clinx export`` writes; see docs/contracts.md for every field."""
+
+    bundle_format: Literal[1]
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    task: str
+    description: str = ""
+    demo: bool = False
+    base_model: str
+    label_scheme: Literal["BIOES"]
+    tags: list[str] = Field(min_length=1)
+    entity_types: list[str] = Field(min_length=1)
+    max_length: int = Field(gt=2)
+    chunk_subwords: int = Field(gt=0)
+    context_subwords: int = Field(ge=0)
+    segmenter: Segmenter
+    tokenizer: FileEntry
+    special_tokens: dict[Literal["cls_id", "sep_id", "pad_id"], int]
+    members: list[Member] = Field(min_length=1)
+    vote_rule: Literal["clinx-majority"] = "clinx-majority"
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    parity: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    created_at: str = ""
+    clinx_version: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        if self.tags != bioes_tags(self.entity_types):
+            raise ValueError("tags: not the BIOES tag list of entity_types (O, then B/I/E/S per sorted type)")
+        if max_window_length(self.chunk_subwords, self.context_subwords) > self.max_length:
+            raise ValueError("max_length: smaller than chunk_subwords + 2 * context_subwords + 2")
+        missing = {"cls_id", "sep_id", "pad_id"} - set(self.special_tokens)
+        if missing:
+            raise ValueError(f"special_tokens: missing {sorted(missing)}")
+        names = [member.name for member in self.members]
+        if len(set(names)) != len(names):
+            raise ValueError("members: names must be unique")
+        return self
+
+    @property
+    def special(self) -> SpecialTokens:
+        return SpecialTokens(
+            self.special_tokens["cls_id"], self.special_tokens["sep_id"], self.special_tokens["pad_id"]
+        )
+
+    def precisions(self) -> set[str]:
+        """Variants every member has: only those can be served."""
+        return set.intersection(*(set(member.variants) for member in self.members))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entry(root: Path, relative: str) -> FileEntry:
+    path = root / relative
+    return FileEntry(file=relative, sha256=sha256_file(path), bytes=path.stat().st_size)
+
+
+def bundle_digest(manifest_path: Path) -> str:
+    """The bundle's identity: the manifest's sha256, which pins every file's checksum in turn."""
+    return sha256_file(manifest_path)
+
+
+def read_manifest(root: Path) -> Manifest:
+    """Parse and validate ``manifest.json`` without touching the other files."""
+    if not root.is_dir():
+        raise BundleError(f"bundle directory {root} does not exist or is not a directory")
+    path = root / MANIFEST
+    if not path.is_file():
+        raise BundleError(f"{path}: missing (every bundle has a {MANIFEST})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(raw, dict):
+        raise BundleError(f"{path}: must hold a JSON object")
+    if raw.get("bundle_format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{path}: field bundle_format is {raw.get('bundle_format')!r}; this server reads format {BUNDLE_FORMAT}"
+        )
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise BundleError(f"{path}: field {where}: {first['msg']}") from None
+    if (manifest.segmenter.name, manifest.segmenter.version) != (SEGMENTER_NAME, SEGMENTER_VERSION):
+        raise BundleError(
+            f"{path}: field segmenter is {manifest.segmenter.name} {manifest.segmenter.version}; this server "
+            f"segments with {SEGMENTER_NAME} {SEGMENTER_VERSION} and would not feed the model what it was trained on"
+        )
+    return manifest
+
+
+def verify_file(root: Path, entry: FileEntry) -> Path:
+    path = root / entry.file
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise BundleError(f"{root / MANIFEST}: file {entry.file!r} lies outside the bundle")
+    if not path.is_file():
+        raise BundleError(f"{path}: missing (named in {MANIFEST})")
+    if path.stat().st_size != entry.bytes:
+        raise BundleError(f"{path}: size {path.stat().st_size} bytes, manifest says {entry.bytes}")
+    if sha256_file(path) != entry.sha256:
+        raise BundleError(f"{path}: sha256 does not match the manifest (file changed or corrupted)")
+    return path
+
+
+def verify_variant(root: Path, variant: Variant) -> Path:
+    for data in variant.external_data:
+        verify_file(root, data)
+    return verify_file(root, variant)
+
+
+def verify_bundle(root: Path, precisions: set[str] | None = None) -> Manifest:
+    """Manifest plus checksums of the tokenizer and of the variants to be loaded (all by default)."""
+    manifest = read_manifest(root)
+    verify_file(root, manifest.tokenizer)
+    for member in manifest.members:
+        for precision, variant in member.variants.items():
+            if precisions is None or precision in precisions:
+                verify_variant(root, variant)
+    return manifest

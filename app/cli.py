@@ -1,0 +1,82 @@
+"""The ``clinx`` command. Subcommands import lazily: ``clinx serve`` never imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from app.settings import Settings
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting, same name as the environment variable (CLINX_MAX_BATCH_TOKENS: --max-batch-tokens)."""
+    for name, field in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                help=field.description)
+        else:
+            parser.add_argument(flag, dest=name, default=None, help=f"{field.description or ''} "
+                                f"(env CLINX_{name.upper()}, default {field.default})")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.server import serve
+
+    given = {name: value for name, value in vars(args).items() if name in Settings.model_fields and value is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        print(f"clinx serve: setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 2
+    return serve(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clinx", description="CLIN-X clinical concept extraction: train, export, serve.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve a model bundle over HTTP")
+    _add_settings_flags(serve)
+    serve.set_defaults(handler=_serve)
+
+    for name, help_text in (
+        ("train", "fine-tune a token tagger on an annotated corpus"),
+        ("export", "export a trained checkpoint to a verified ONNX bundle"),
+        ("evaluate", "span-level precision/recall/F1 of a bundle or checkpoint on a corpus"),
+        ("demo", "build the demo bundle (MiniLM on a synthetic corpus) if it is missing"),
+    ):
+        sub = commands.add_parser(name, help=help_text, add_help=False)
+        sub.set_defaults(handler=_delegate(name))
+    return parser
+
+
+def _delegate(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from model_export import commands
+
+        handler = getattr(commands, name)
+        result: int = handler(args.rest)
+        return result
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] in ("train", "export", "evaluate", "demo"):
+        args = argparse.Namespace(command=argv[0], rest=argv[1:], handler=_delegate(argv[0]))
+    else:
+        args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The request path below the API: runtime (ONNX Runtime), batcher, pipeline."""

@@ -1,0 +1,258 @@
+"""Dynamic batching: windows from all concurrent requests share one queue and one model.
+
+A batching task groups queued windows by a token budget (rows x longest window), choosing windows
+of similar length around the oldest one to keep padding low, and flushes when the budget is full
+or the oldest window has waited ``max_delay_s``. Inference runs in one worker thread; the next
+batch is planned and padded while the current one runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.text.decode import softmax
+
+log = logging.getLogger("clinx.batcher")
+
+Probabilities = npt.NDArray[np.float32]  # [members, centre tokens, tags]
+RunModel = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], list[npt.NDArray[Any]]]
+
+
+class QueueFull(Exception):
+    """Admission refused: the queue holds as much work as it may."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"the queue is full; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class DeadlineExceeded(Exception):
+    """The request's deadline passed before its windows were processed."""
+
+
+class BatchObserver(Protocol):
+    def batch_done(self, rows: int, padded_tokens: int, real_tokens: int, seconds: float) -> None: ...
+
+    def queue_depth(self, windows: int, tokens: int) -> None: ...
+
+
+@dataclass(eq=False)
+class WindowJob:
+    """One window waiting for the model; its future receives the centre's probabilities."""
+
+    input_ids: list[int]
+    centre: tuple[int, int]
+    deadline: float
+    future: asyncio.Future[Probabilities]
+    enqueued_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+
+    @property
+    def length(self) -> int:
+        return len(self.input_ids)
+
+
+def plan_batch(lengths: Sequence[int], budget: int) -> list[int]:
+    """Indices of the windows to run next; index 0 (the oldest) is always among them.
+
+    Windows are taken in order of closeness in length to the oldest one while
+    ``rows x longest <= budget``, so a batch wastes little on padding.
+    """
+    if not lengths:
+        return []
+    order = sorted(range(len(lengths)), key=lambda index: (lengths[index], index))
+    position = order.index(0)
+    chosen = [0]
+    longest = lengths[0]
+    below, above = position - 1, position + 1
+    while below >= 0 or above < len(order):
+        take_below = above >= len(order) or (
+            below >= 0 and lengths[0] - lengths[order[below]] <= lengths[order[above]] - lengths[0]
+        )
+        candidate = order[below] if take_below else order[above]
+        new_longest = max(longest, lengths[candidate])
+        if new_longest * (len(chosen) + 1) > budget:
+            if take_below or below < 0:
+                break
+            above = len(order)  # longer windows no longer fit; shorter ones still might
+            continue
+        chosen.append(candidate)
+        longest = new_longest
+        if take_below:
+            below -= 1
+        else:
+            above += 1
+    return chosen
+
+
+def pad_batch(jobs: Sequence[WindowJob], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    longest = max(job.length for job in jobs)
+    input_ids = np.full((len(jobs), longest), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(jobs), longest), dtype=np.int64)
+    for row, job in enumerate(jobs):
+        input_ids[row, : job.length] = job.input_ids
+        attention_mask[row, : job.length] = 1
+    return input_ids, attention_mask
+
+
+class Batcher:
+    """One per served model: the queue, the batching task and the inference worker."""
+
+    def __init__(
+        self,
+        run_model: RunModel,
+        *,
+        pad_id: int,
+        max_batch_tokens: int,
+        max_delay_s: float,
+        max_queue_tokens: int,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        self._run_model = run_model
+        self._pad_id = pad_id
+        self.max_batch_tokens = max_batch_tokens
+        self.max_delay_s = max_delay_s
+        self.max_queue_tokens = max_queue_tokens
+        self._observer = observer
+        self._pending: list[WindowJob] = []
+        self._queued_tokens = 0
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(2)  # one batch running, one prepared
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinx-infer")
+        self._task: asyncio.Task[None] | None = None
+        self._tokens_per_second = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def queued_tokens(self) -> int:
+        return self._queued_tokens
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="clinx-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for job in self._pending:
+            if not job.future.done():
+                job.future.cancel()
+        self._pending.clear()
+        self._executor.shutdown(wait=True)
+
+    def submit(self, jobs: Sequence[WindowJob]) -> None:
+        """Queue all windows of one request, or none of them (429 when over the bound)."""
+        tokens = sum(job.length for job in jobs)
+        # An empty queue always admits, so one large request is never refused for ever.
+        if self._queued_tokens and self._queued_tokens + tokens > self.max_queue_tokens:
+            raise QueueFull(self.retry_after())
+        self._pending.extend(jobs)
+        self._queued_tokens += tokens
+        self._report_depth()
+        self._wakeup.set()
+
+    def retry_after(self) -> int:
+        rate = self._tokens_per_second or 2000.0
+        return max(1, math.ceil(self._queued_tokens / rate))
+
+    def _report_depth(self) -> None:
+        if self._observer is not None:
+            self._observer.queue_depth(len(self._pending), self._queued_tokens)
+
+    def _drop_finished(self) -> None:
+        """Drop windows nobody waits for any more: cancelled (client gone) or past their deadline."""
+        now = time.monotonic()
+        keep = []
+        for job in self._pending:
+            if not job.future.done() and job.deadline <= now:
+                job.future.set_exception(DeadlineExceeded())
+            if job.future.done():
+                self._queued_tokens -= job.length
+            else:
+                keep.append(job)
+        self._pending = keep
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wait_for_batch()
+            lengths = [job.length for job in self._pending]
+            chosen = set(plan_batch(lengths, self.max_batch_tokens))
+            batch = [job for index, job in enumerate(self._pending) if index in chosen]
+            self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
+            self._queued_tokens -= sum(lengths[index] for index in chosen)
+            self._report_depth()
+            await self._slots.acquire()
+            started = time.monotonic()
+            for job in batch:
+                job.started_at = started
+            input_ids, attention_mask = pad_batch(batch, self._pad_id)
+            work = loop.run_in_executor(self._executor, self._infer, batch, input_ids, attention_mask)
+            work.add_done_callback(lambda _: self._slots.release())
+
+    async def _wait_for_batch(self) -> None:
+        while True:
+            self._drop_finished()
+            if self._pending:
+                if self._queued_tokens >= self.max_batch_tokens:
+                    return
+                wait = self._pending[0].enqueued_at + self.max_delay_s - time.monotonic()
+                earliest_deadline = min(job.deadline for job in self._pending) - time.monotonic()
+                if wait <= 0:
+                    return
+                timeout: float | None = max(0.0, min(wait, earliest_deadline))
+            else:
+                timeout = None
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def _infer(self, batch: list[WindowJob], input_ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> None:
+        """Runs on the worker thread: the model, then per-window softmax of the centre tokens."""
+        loop = batch[0].future.get_loop()
+        started = time.monotonic()
+        try:
+            member_logits = self._run_model(input_ids, mask)
+            results = []
+            for row, job in enumerate(batch):
+                begin, end = job.centre
+                results.append(np.stack([softmax(logits[row, begin:end]) for logits in member_logits]))
+        except Exception as error:  # the model failed: every waiting request learns it
+            log.exception("inference failed for a batch of %d windows", len(batch))
+            for job in batch:
+                loop.call_soon_threadsafe(_settle, job.future, None, error)
+            return
+        seconds = time.monotonic() - started
+        real = int(mask.sum())
+        self._tokens_per_second = 0.8 * self._tokens_per_second + 0.2 * (real / max(seconds, 1e-6))
+        if self._observer is not None:
+            self._observer.batch_done(len(batch), int(mask.size), real, seconds)
+        for job, result in zip(batch, results):
+            loop.call_soon_threadsafe(_settle, job.future, result, None)
+
+
+def _settle(future: asyncio.Future[Probabilities], result: Probabilities | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    elif result is not None:
+        future.set_result(result)

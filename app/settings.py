@@ -1,0 +1,56 @@
+"""All server configuration in one place: environment variables ``CLINX_*`` or CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings; each field is ``CLINX_<NAME>`` in the environment and ``--name`` on the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="CLINX_", extra="ignore")
+
+    bundle: str = Field(
+        "models/demo", description="Bundle directory to serve; several separated by commas (chosen by `model`)."
+    )
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 in containers).")
+    port: int = Field(8000, ge=1, le=65535)
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: CUDA when a usable GPU is found, else CPU; cuda: fail without a GPU."
+    )
+    device_id: int = Field(0, ge=0, description="CUDA device ordinal.")
+    variant: Literal["auto", "fp32", "fp16", "int8"] = Field(
+        "auto", description="auto: fp16 on CUDA, int8 on CPU, each when the bundle has it, else fp32."
+    )
+    tensorrt: bool = Field(False, description="Use the TensorRT execution provider when it is present.")
+    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads on CPU; 0 = available cores.")
+    max_batch_tokens: int = Field(8192, ge=1, description="Padded tokens (rows x longest) per batch.")
+    max_queue_delay_ms: float = Field(5.0, ge=0, description="Longest a window waits for a batch to fill.")
+    max_queue_tokens: int = Field(262144, ge=1, description="Admission bound on queued tokens; beyond: 429.")
+    request_timeout_s: float = Field(60.0, gt=0, description="Default per-request deadline.")
+    max_request_timeout_s: float = Field(300.0, gt=0, description="Largest deadline a request may ask for.")
+    max_documents: int = Field(64, ge=1, description="Documents per request.")
+    max_document_chars: int = Field(200_000, ge=1, description="Characters per document.")
+    max_body_bytes: int = Field(8_000_000, ge=1, description="Request body size.")
+    api_keys: str = Field("", description="Comma-separated API keys; empty = no auth.")
+    api_keys_file: Path | None = Field(None, description="File with one API key per line.")
+    protect_health: bool = Field(False, description="Require a key for health probes too.")
+    protect_metrics: bool = Field(False, description="Require a key for /metrics too.")
+    cors_origins: str = Field("", description="Comma-separated allowed CORS origins; empty = CORS off.")
+    drain_grace_s: float = Field(30.0, ge=0, description="Seconds in-flight requests get after SIGTERM.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def bundle_paths(self) -> list[Path]:
+        return [Path(part.strip()) for part in self.bundle.split(",") if part.strip()]
+
+    def keys(self) -> list[str]:
+        """API keys from ``api_keys`` and ``api_keys_file``; empty means no authentication."""
+        keys = [key.strip() for key in self.api_keys.split(",") if key.strip()]
+        if self.api_keys_file is not None:
+            lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
+            keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        return keys

@@ -1,0 +1,150 @@
+"""The server's life: load and warm up each bundle, readiness, draining, in-flight requests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from app.bundle import bundle_digest, read_manifest, verify_file
+from app.engine.batcher import Batcher
+from app.engine.pipeline import ModelIdentity, Pipeline
+from app.engine.runtime import Runtime
+from app.metrics import Metrics, ModelObserver
+from app.settings import Settings
+from app.text.encode import DocumentEncoder
+
+log = logging.getLogger("clinx.server")
+
+
+class StartupError(RuntimeError):
+    """The server cannot serve: one line that names the cause."""
+
+
+def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
+    """Verify, load and warm up one bundle (blocking: run it in a thread)."""
+    manifest = read_manifest(root)
+    if manifest.max_length > settings.max_batch_tokens:
+        raise StartupError(
+            f"max_batch_tokens {settings.max_batch_tokens} is smaller than the bundle's max_length "
+            f"{manifest.max_length}: no window would fit in a batch"
+        )
+    encoder = DocumentEncoder.from_file(
+        verify_file(root, manifest.tokenizer),
+        manifest.special,
+        chunk_subwords=manifest.chunk_subwords,
+        context_subwords=manifest.context_subwords,
+    )
+    runtime = Runtime(
+        root,
+        manifest,
+        device=settings.device,
+        device_id=settings.device_id,
+        variant=settings.variant,
+        intra_op_threads=settings.intra_op_threads,
+        enable_tensorrt=settings.tensorrt,
+    )
+    if runtime.choice.fallback_reason and settings.device == "auto":
+        metrics.device_fallback.labels(manifest.name).inc()
+    warm_up(runtime, manifest.max_length, settings.max_batch_tokens, manifest.special.pad_id)
+    identity = ModelIdentity(manifest.name, manifest.version, bundle_digest(root / "manifest.json"), manifest.demo)
+    batcher = Batcher(
+        runtime.run,
+        pad_id=manifest.special.pad_id,
+        max_batch_tokens=settings.max_batch_tokens,
+        max_delay_s=settings.max_queue_delay_ms / 1000,
+        max_queue_tokens=settings.max_queue_tokens,
+        observer=ModelObserver(metrics, manifest.name),
+    )
+    metrics.model_info.labels(
+        manifest.name, manifest.version, runtime.variant, runtime.provider, str(manifest.demo).lower()
+    ).set(1)
+    return Pipeline(root, manifest, identity, encoder, runtime, batcher)
+
+
+def warm_up(runtime: Runtime, max_length: int, max_batch_tokens: int, pad_id: int) -> None:
+    """Run the largest batch the budget allows, so the first request pays no allocation cost."""
+    rows = max(1, max_batch_tokens // max_length)
+    input_ids = np.full((rows, max_length), pad_id, dtype=np.int64)
+    attention_mask = np.ones((rows, max_length), dtype=np.int64)
+    started = time.monotonic()
+    runtime.run(input_ids, attention_mask)
+    log.info("warm-up done: %d x %d tokens in %.2f s", rows, max_length, time.monotonic() - started)
+
+
+class ServerState:
+    """What the routes share: the pipelines, readiness and draining."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.pipelines: dict[str, Pipeline] = {}
+        self.default_model = ""
+        self.loaded = False
+        self.draining = False
+        self.failure: str | None = None
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.on_failure: Callable[[str], None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded and not self.draining and all(p.batcher.running for p in self.pipelines.values())
+
+    async def load(self) -> None:
+        started = time.monotonic()
+        try:
+            for root in self.settings.bundle_paths():
+                pipeline = await asyncio.to_thread(load_pipeline, self.settings, root, self.metrics)
+                name = pipeline.manifest.name
+                if name in self.pipelines:
+                    raise StartupError(f"{root}: a bundle named {name!r} is already served")
+                self.pipelines[name] = pipeline
+                self.default_model = self.default_model or name
+                pipeline.batcher.start()
+                runtime = pipeline.runtime
+                log.info(
+                    "serving %s %s (%s on %s)%s",
+                    name,
+                    pipeline.manifest.version,
+                    runtime.variant,
+                    runtime.provider,
+                    " - DEMO MODEL, NOT FOR CLINICAL USE" if pipeline.manifest.demo else "",
+                )
+        except Exception as error:  # every start-up failure ends the process with one line
+            self.failure = str(error).splitlines()[0] if str(error) else type(error).__name__
+            log.error("start-up failed: %s", self.failure)
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+            return
+        self.loaded = True
+        self.metrics.ready.set(1)
+        log.info("ready after %.1f s", time.monotonic() - started)
+
+    async def close(self) -> None:
+        for pipeline in self.pipelines.values():
+            await pipeline.batcher.stop()
+
+    def request_started(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def request_finished(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
+
+    async def drain(self, grace_s: float) -> None:
+        """Readiness off at once; wait for in-flight requests up to the grace period."""
+        self.draining = True
+        self.metrics.ready.set(0)
+        log.info("draining: %d request(s) in flight", self.in_flight)
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            log.warning("grace period over with %d request(s) still in flight", self.in_flight)

@@ -1,0 +1,82 @@
+"""Model outputs to concept spans: softmax, CLIN-X's ensemble vote, BIOES repair, offsets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from app.text.labels import char_span, decode_token_spans
+from app.text.types import Entity
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+def softmax(logits: npt.NDArray[np.floating]) -> FloatArray:
+    shifted = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True).astype(np.float32)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def vote(member_probs: Sequence[FloatArray], outside_index: int = 0) -> tuple[IntArray, FloatArray]:
+    """Per-token tag and score from one or more members' probabilities ``[tokens, tags]``.
+
+    CLIN-X's rule: ``O`` wins with at least ceil(n/2) votes, else the most frequent non-O tag
+    (ties go to the higher summed probability). The score is the members' mean probability
+    of the chosen tag.
+    """
+    if not member_probs:
+        raise ValueError("vote needs at least one member")
+    stacked = np.stack(member_probs)  # [members, tokens, tags]
+    members, tokens, tag_count = stacked.shape
+    mean = stacked.mean(axis=0)
+    if members == 1:
+        chosen = mean.argmax(axis=-1).astype(np.int64)
+    else:
+        ballots = stacked.argmax(axis=-1)  # [members, tokens]
+        counts = np.zeros((tokens, tag_count), dtype=np.int64)
+        for member_ballots in ballots:
+            counts[np.arange(tokens), member_ballots] += 1
+        outside_wins = counts[:, outside_index] >= math.ceil(members / 2)
+        others = counts.astype(np.float64).copy()
+        others[:, outside_index] = -1.0
+        # Break ties between equally voted tags by summed probability (always < members).
+        others += np.where(others > 0, stacked.sum(axis=0) / (members + 1), 0.0)
+        chosen = np.where(outside_wins, outside_index, others.argmax(axis=-1)).astype(np.int64)
+    scores = mean[np.arange(tokens), chosen].astype(np.float32)
+    return chosen, scores
+
+
+def decode_entities(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    anchors: Sequence[int | None],
+    tag_ids: Sequence[int],
+    scores: Sequence[float],
+    tags: Sequence[str],
+) -> list[Entity]:
+    """Entities of one document, ordered by start, never overlapping."""
+    token_tags = [None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids)]
+    entities = []
+    for token_span in decode_token_spans(token_tags, scores):
+        characters = char_span(text, offsets, token_span)
+        if characters is not None:
+            entities.append(Entity(characters[0], characters[1], token_span.label, token_span.score))
+    return entities
+
+
+def document_entities(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    anchors: Sequence[int | None],
+    window_probs: Sequence[FloatArray],
+    tags: Sequence[str],
+) -> list[Entity]:
+    """Entities from a document's windows in order, each ``[members, centre tokens, tags]``."""
+    if not window_probs:
+        return []
+    tag_ids, scores = vote(list(np.concatenate(window_probs, axis=1)))
+    return decode_entities(text, offsets, anchors, tag_ids.tolist(), scores.tolist(), tags)

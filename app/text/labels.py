@@ -1,0 +1,116 @@
+"""The BIOES label scheme: spans to subword tags for training, tags back to spans for serving."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.text.types import Span
+
+OUTSIDE = "O"
+PREFIXES = ("B", "I", "E", "S")
+
+
+def bioes_tags(entity_types: Iterable[str]) -> list[str]:
+    """The ordered tag list of a scheme: ``O`` first, then B/I/E/S for each type, sorted."""
+    types = sorted(set(entity_types))
+    for entity_type in types:
+        if not entity_type or entity_type == OUTSIDE:
+            raise ValueError(f"entity type {entity_type!r} is empty or reserved")
+    return [OUTSIDE] + [f"{prefix}-{entity_type}" for entity_type in types for prefix in PREFIXES]
+
+
+def entity_types_of(tags: Sequence[str]) -> list[str]:
+    return sorted({tag.split("-", 1)[1] for tag in tags if tag != OUTSIDE})
+
+
+def split_tag(tag: str) -> tuple[str, str | None]:
+    if tag == OUTSIDE:
+        return OUTSIDE, None
+    prefix, _, entity_type = tag.partition("-")
+    if prefix not in PREFIXES or not entity_type:
+        raise ValueError(f"not a BIOES tag: {tag!r}")
+    return prefix, entity_type
+
+
+def encode_tags(anchors: Sequence[int | None], spans: Sequence[Span]) -> list[str | None]:
+    """Each subword's BIOES tag, from the span holding its anchor (first non-blank) character.
+
+    Blank tokens (no anchor) get None: they carry no character, so they are neither trained on
+    nor decoded. Spans must not overlap; readers resolve overlaps before this.
+    """
+    ordered = sorted(spans, key=lambda span: (span.start, span.end))
+    members: list[list[int]] = [[] for _ in ordered]
+    starts = [span.start for span in ordered]
+    for index, position in enumerate(anchors):
+        if position is None:
+            continue
+        candidate = bisect_right(starts, position) - 1
+        if candidate >= 0 and position < ordered[candidate].end:
+            members[candidate].append(index)
+    tags: list[str | None] = [None if position is None else OUTSIDE for position in anchors]
+    for span, indices in zip(ordered, members):
+        if len(indices) == 1:
+            tags[indices[0]] = f"S-{span.label}"
+        elif indices:
+            tags[indices[0]] = f"B-{span.label}"
+            for index in indices[1:-1]:
+                tags[index] = f"I-{span.label}"
+            tags[indices[-1]] = f"E-{span.label}"
+    return tags
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """A decoded span in token indices ``[start, end]`` (inclusive) with its mean probability."""
+
+    first: int
+    last: int
+    label: str
+    score: float
+
+
+def decode_token_spans(tags: Sequence[str | None], scores: Sequence[float]) -> list[TokenSpan]:
+    """Tags to spans with BIOES repair: a stray I-/E- starts a span, and a span keeps one type.
+
+    None entries (blank tokens) are transparent: they neither end nor extend a span.
+    """
+    spans: list[TokenSpan] = []
+    open_label: str | None = None
+    open_first = open_last = 0
+    open_scores: list[float] = []
+
+    def close() -> None:
+        nonlocal open_label
+        if open_label is not None:
+            spans.append(TokenSpan(open_first, open_last, open_label, sum(open_scores) / len(open_scores)))
+        open_label = None
+
+    for index, tag in enumerate(tags):
+        if tag is None:
+            continue
+        prefix, entity_type = split_tag(tag)
+        continues = open_label is not None and open_label == entity_type and prefix in ("I", "E")
+        if not continues:
+            close()
+            if entity_type is None:
+                continue
+            open_label, open_first, open_scores = entity_type, index, []
+        open_last = index
+        open_scores.append(float(scores[index]))
+        if prefix in ("E", "S"):
+            close()
+    close()
+    return spans
+
+
+def char_span(text: str, offsets: Sequence[tuple[int, int]], span: TokenSpan) -> tuple[int, int] | None:
+    """Character range of a token span, trimmed of whitespace; None if nothing is left."""
+    start = offsets[span.first][0]
+    end = offsets[span.last][1]
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None

@@ -1,0 +1,106 @@
+"""Model windows: each sentence (or chunk of a long one) is a centre, with context around it.
+
+Training and serving build windows with this same code, so the server feeds the model exactly the
+shape of input it was trained on. Windows are ranges of token indices into one document's
+subword sequence; everything here is pure and cheap.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Offsets = Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Token ranges ``[start, end)`` into a document: the labelled centre and the visible context."""
+
+    centre_start: int
+    centre_end: int
+    context_start: int
+    context_end: int
+
+    @property
+    def length(self) -> int:
+        """Tokens the model sees, special tokens included."""
+        return self.context_end - self.context_start + 2
+
+    @property
+    def centre_positions(self) -> tuple[int, int]:
+        """Where the centre lies in the model input (after the leading special token)."""
+        offset = 1 - self.context_start
+        return self.centre_start + offset, self.centre_end + offset
+
+
+def anchor(text: str, start: int, end: int) -> int | None:
+    """The first non-whitespace character of a token's range; None for a blank token.
+
+    Subword tokenizers often fold the preceding space into a token's offsets (SentencePiece's
+    ``▁``); the anchor is the character whose label the token carries.
+    """
+    for position in range(start, end):
+        if not text[position].isspace():
+            return position
+    return None
+
+
+def token_anchors(text: str, offsets: Offsets) -> list[int | None]:
+    return [anchor(text, start, end) for start, end in offsets]
+
+
+def centre_ranges(
+    anchors: Sequence[int | None], sentences: Sequence[tuple[int, int]], chunk_subwords: int
+) -> list[tuple[int, int]]:
+    """Token ranges of sentences, long ones cut into chunks of at most ``chunk_subwords``.
+
+    The ranges tile ``[0, len(anchors))``: blank tokens join the sentence that follows them.
+    """
+    if chunk_subwords < 1:
+        raise ValueError("chunk_subwords must be at least 1")
+    count = len(anchors)
+    if count == 0:
+        return []
+    sentence_starts = [start for start, _ in sentences]
+    boundaries = [0]
+    current = -1
+    for index, position in enumerate(anchors):
+        if position is None:
+            continue
+        sentence = max(current, bisect_right(sentence_starts, position) - 1)
+        if sentence != current:
+            if current != -1:
+                boundaries.append(index)
+            current = sentence
+    boundaries.append(count)
+    ranges: list[tuple[int, int]] = []
+    for start, end in zip(boundaries, boundaries[1:]):
+        for chunk_start in range(start, end, chunk_subwords):
+            ranges.append((chunk_start, min(chunk_start + chunk_subwords, end)))
+    return ranges
+
+
+def build_windows(
+    anchors: Sequence[int | None],
+    sentences: Sequence[tuple[int, int]],
+    *,
+    chunk_subwords: int,
+    context_subwords: int,
+) -> list[Window]:
+    """Windows of one document in order: every token lies in exactly one window's centre."""
+    count = len(anchors)
+    return [
+        Window(start, end, max(0, start - context_subwords), min(count, end + context_subwords))
+        for start, end in centre_ranges(anchors, sentences, chunk_subwords)
+    ]
+
+
+def window_input_ids(ids: Sequence[int], window: Window, cls_id: int, sep_id: int) -> list[int]:
+    """The model input of a window: ``[CLS] context+centre+context [SEP]``."""
+    return [cls_id, *ids[window.context_start : window.context_end], sep_id]
+
+
+def max_window_length(chunk_subwords: int, context_subwords: int) -> int:
+    return chunk_subwords + 2 * context_subwords + 2

@@ -1,0 +1,52 @@
+"""Loading Hugging Face checkpoints: any encoder with a fast tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.text.encode import SpecialTokens
+
+
+class CheckpointError(ValueError):
+    """A base model or checkpoint that cannot be used; the message says why."""
+
+
+def load_tokenizer(path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if not getattr(tokenizer, "is_fast", False):
+        raise CheckpointError(
+            f"{path}: the tokenizer is not a fast (Rust) tokenizer; character offsets need one "
+            "(add a tokenizer.json, e.g. by saving AutoTokenizer.from_pretrained(path, use_fast=True))"
+        )
+    return tokenizer
+
+
+def load_base(path: str, tags: Sequence[str]) -> tuple[Any, Any]:
+    """A token-classification model with a fresh head for ``tags`` on top of the base encoder."""
+    from transformers import AutoModelForTokenClassification
+
+    tokenizer = load_tokenizer(path)
+    model = AutoModelForTokenClassification.from_pretrained(
+        path,
+        num_labels=len(tags),
+        id2label=dict(enumerate(tags)),
+        label2id={tag: index for index, tag in enumerate(tags)},
+        ignore_mismatched_sizes=True,
+    )
+    return model, tokenizer
+
+
+def load_checkpoint(path: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification.from_pretrained(path), load_tokenizer(path)
+
+
+def special_tokens(tokenizer: Any) -> SpecialTokens:
+    ids = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    if any(value is None for value in ids):
+        raise CheckpointError("the tokenizer lacks a CLS/BOS, SEP/EOS or PAD token id")
+    return SpecialTokens(*ids)
