@@ -92,15 +92,15 @@ class Manifest(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
         if self.tags != bioes_tags(self.entity_types):
-            raise ValueError("tags: not the BIOES tag list of entity_types (O, then B/I/E/S per sorted type)")
+            raise ValueError("field tags: not the BIOES tag list of entity_types (O, then B/I/E/S per sorted type)")
         if max_window_length(self.chunk_subwords, self.context_subwords) > self.max_length:
-            raise ValueError("max_length: smaller than chunk_subwords + 2 * context_subwords + 2")
+            raise ValueError("field max_length: smaller than chunk_subwords + 2 * context_subwords + 2")
         missing = {"cls_id", "sep_id", "pad_id"} - set(self.special_tokens)
         if missing:
-            raise ValueError(f"special_tokens: missing {sorted(missing)}")
+            raise ValueError(f"field special_tokens: missing {sorted(missing)}")
         names = [member.name for member in self.members]
         if len(set(names)) != len(names):
-            raise ValueError("members: names must be unique")
+            raise ValueError("field members: names must be unique")
         return self
 
     @property
@@ -153,8 +153,10 @@ def read_manifest(root: Path) -> Manifest:
         manifest = Manifest.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise BundleError(f"{path}: field {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["loc"]:
+            message = f"field {'.'.join(str(part) for part in first['loc'])}: {message}"
+        raise BundleError(f"{path}: {message}") from None
     if (manifest.segmenter.name, manifest.segmenter.version) != (SEGMENTER_NAME, SEGMENTER_VERSION):
         raise BundleError(
             f"{path}: field segmenter is {manifest.segmenter.name} {manifest.segmenter.version}; this server "

@@ -140,7 +140,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 step += 1
             scores = evaluate_model(model, encoder, dev_docs, tags, device)
             entry = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)) if losses else None,
