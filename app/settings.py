@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     tensorrt: bool = Field(False, description="Use the TensorRT execution provider when it is present.")
     intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads on CPU; 0 = available cores.")
     max_batch_tokens: int = Field(8192, ge=1, description="Padded tokens (rows x longest) per batch.")
+    max_padding_ratio: float = Field(
+        0.1, ge=0, description="Padding a batch may carry (padded / real tokens - 1); lower = smaller batches."
+    )
     max_queue_delay_ms: float = Field(5.0, ge=0, description="Longest a window waits for a batch to fill.")
     max_queue_tokens: int = Field(262144, ge=1, description="Admission bound on queued tokens; beyond: 429.")
     request_timeout_s: float = Field(60.0, gt=0, description="Default per-request deadline.")

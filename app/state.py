@@ -58,6 +58,7 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
         max_batch_tokens=settings.max_batch_tokens,
         max_delay_s=settings.max_queue_delay_ms / 1000,
         max_queue_tokens=settings.max_queue_tokens,
+        max_padding=settings.max_padding_ratio,
         observer=ModelObserver(metrics, manifest.name),
     )
     metrics.model_info.labels(

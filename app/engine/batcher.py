@@ -62,18 +62,19 @@ class WindowJob:
         return len(self.input_ids)
 
 
-def plan_batch(lengths: Sequence[int], budget: int) -> list[int]:
+def plan_batch(lengths: Sequence[int], budget: int, max_padding: float | None = None) -> list[int]:
     """Indices of the windows to run next; index 0 (the oldest) is always among them.
 
     Windows are taken in order of closeness in length to the oldest one while
-    ``rows x longest <= budget``, so a batch wastes little on padding.
+    ``rows x longest <= budget`` and, when ``max_padding`` is set, while padded tokens stay within
+    ``(1 + max_padding)`` x real tokens: a batch wastes little compute on padding.
     """
     if not lengths:
         return []
     order = sorted(range(len(lengths)), key=lambda index: (lengths[index], index))
     position = order.index(0)
     chosen = [0]
-    longest = lengths[0]
+    longest = real = lengths[0]
     below, above = position - 1, position + 1
     while below >= 0 or above < len(order):
         take_below = above >= len(order) or (
@@ -81,13 +82,17 @@ def plan_batch(lengths: Sequence[int], budget: int) -> list[int]:
         )
         candidate = order[below] if take_below else order[above]
         new_longest = max(longest, lengths[candidate])
-        if new_longest * (len(chosen) + 1) > budget:
-            if take_below or below < 0:
-                break
-            above = len(order)  # longer windows no longer fit; shorter ones still might
+        padded = new_longest * (len(chosen) + 1)
+        fits = padded <= budget
+        lean = max_padding is None or padded <= (1 + max_padding) * (real + lengths[candidate])
+        if not (fits and lean):
+            if take_below:
+                below = -1  # shorter windows only add padding from here on
+            else:
+                above = len(order)
             continue
         chosen.append(candidate)
-        longest = new_longest
+        longest, real = new_longest, real + lengths[candidate]
         if take_below:
             below -= 1
         else:
@@ -116,6 +121,7 @@ class Batcher:
         max_batch_tokens: int,
         max_delay_s: float,
         max_queue_tokens: int,
+        max_padding: float | None = None,
         observer: BatchObserver | None = None,
     ) -> None:
         self._run_model = run_model
@@ -123,6 +129,7 @@ class Batcher:
         self.max_batch_tokens = max_batch_tokens
         self.max_delay_s = max_delay_s
         self.max_queue_tokens = max_queue_tokens
+        self.max_padding = max_padding
         self._observer = observer
         self._pending: list[WindowJob] = []
         self._queued_tokens = 0
@@ -167,6 +174,10 @@ class Batcher:
         self._report_depth()
         self._wakeup.set()
 
+    def wake(self) -> None:
+        """Let the batching task look at the queue now (e.g. to drop windows of a cancelled request)."""
+        self._wakeup.set()
+
     def retry_after(self) -> int:
         rate = self._tokens_per_second or 2000.0
         return max(1, math.ceil(self._queued_tokens / rate))
@@ -178,6 +189,7 @@ class Batcher:
     def _drop_finished(self) -> None:
         """Drop windows nobody waits for any more: cancelled (client gone) or past their deadline."""
         now = time.monotonic()
+        before = len(self._pending)
         keep = []
         for job in self._pending:
             if not job.future.done() and job.deadline <= now:
@@ -187,13 +199,15 @@ class Batcher:
             else:
                 keep.append(job)
         self._pending = keep
+        if len(keep) != before:
+            self._report_depth()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await self._wait_for_batch()
             lengths = [job.length for job in self._pending]
-            chosen = set(plan_batch(lengths, self.max_batch_tokens))
+            chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding))
             batch = [job for index, job in enumerate(self._pending) if index in chosen]
             self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
             self._queued_tokens -= sum(lengths[index] for index in chosen)

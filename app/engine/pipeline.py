@@ -89,8 +89,9 @@ class Pipeline:
             raise DeadlineExceeded() from None
         finally:
             for job in jobs:  # a request that is cancelled or failed takes its windows with it
-                if not job.future.done():
-                    job.future.cancel()
+                job.future.cancel()
+            if any(job.future.cancelled() for job in jobs):
+                self.batcher.wake()  # drop them from the queue now, not at the next flush
         finished = time.monotonic()
         results = [
             self._decode(document, [job.future.result() for job in per_document])

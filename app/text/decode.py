@@ -16,9 +16,17 @@ IntArray = npt.NDArray[np.int64]
 
 
 def softmax(logits: npt.NDArray[np.floating]) -> FloatArray:
-    shifted = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True).astype(np.float32)
+    """Probabilities over the last axis as float32, stable for logits of any magnitude.
+
+    The shift by the row maximum happens in the input's precision (at least float32): casting
+    first turned float64 logits beyond float32's range into ``inf - inf = nan``.
+    """
+    values: npt.NDArray[np.floating] = np.asarray(logits, dtype=np.promote_types(logits.dtype, np.float32))
+    with np.errstate(over="ignore"):  # a gap too wide to represent becomes -inf, whose exp is 0
+        shifted = values - values.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    probs: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return probs
 
 
 def vote(member_probs: Sequence[FloatArray], outside_index: int = 0) -> tuple[IntArray, FloatArray]:
@@ -58,13 +66,27 @@ def decode_entities(
     scores: Sequence[float],
     tags: Sequence[str],
 ) -> list[Entity]:
-    """Entities of one document, ordered by start, never overlapping."""
+    """Entities of one document, ordered by start, never overlapping.
+
+    Neighbouring tokens may share characters (SentencePiece's lone ``▁`` at the start of a text has
+    the offsets of the character after it; an NFKC ligature such as ``ﬁ`` is split over two tokens;
+    byte-level pieces of one character all carry its offsets). An entity that would overlap the one
+    before it starts where that one ends, and is dropped if nothing of it is left.
+    """
     token_tags = [None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids)]
-    entities = []
+    entities: list[Entity] = []
     for token_span in decode_token_spans(token_tags, scores):
         characters = char_span(text, offsets, token_span)
-        if characters is not None:
-            entities.append(Entity(characters[0], characters[1], token_span.label, token_span.score))
+        if characters is None:
+            continue
+        start, end = characters
+        if entities and start < entities[-1].end:
+            start = entities[-1].end
+            while start < end and text[start].isspace():
+                start += 1
+            if start >= end:
+                continue
+        entities.append(Entity(start, end, token_span.label, token_span.score))
     return entities
 
 

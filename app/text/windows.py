@@ -66,14 +66,18 @@ def centre_ranges(
     sentence_starts = [start for start, _ in sentences]
     boundaries = [0]
     current = -1
+    last_anchored = -1
     for index, position in enumerate(anchors):
         if position is None:
             continue
         sentence = max(current, bisect_right(sentence_starts, position) - 1)
         if sentence != current:
             if current != -1:
-                boundaries.append(index)
+                # Cut right after the previous sentence's last anchored token, so the blank tokens
+                # in between (a newline, a lone "▁") open the next sentence's range.
+                boundaries.append(last_anchored + 1)
             current = sentence
+        last_anchored = index
     boundaries.append(count)
     ranges: list[tuple[int, int]] = []
     for start, end in zip(boundaries, boundaries[1:]):
