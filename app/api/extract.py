@@ -137,8 +137,8 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
 
 def pick_model(state: ServerState, name: str | None) -> Pipeline:
     chosen = name or state.default_model
-    if chosen not in state.pipelines:
-        raise ApiError(422, "unknown_model", f"no model named {chosen!r} is served",
+    if chosen not in state.pipelines:  # the requested name is not echoed: errors quote nothing the client sent
+        raise ApiError(422, "unknown_model", "the requested model is not served; see detail.models",
                        {"models": sorted(state.pipelines)})
     return state.pipelines[chosen]
 
@@ -146,10 +146,12 @@ def pick_model(state: ServerState, name: str | None) -> Pipeline:
 def check_labels(labels: list[str] | None, pipeline: Pipeline) -> None:
     if labels is None:
         return
-    unknown = sorted(set(labels) - set(pipeline.manifest.entity_types))
+    known = set(pipeline.manifest.entity_types)
+    unknown = [index for index, label in enumerate(labels) if label not in known]
     if unknown:
-        raise ApiError(422, "unknown_label", f"labels not produced by model {pipeline.identity.name!r}: {unknown}",
-                       {"unknown": unknown, "labels": pipeline.manifest.entity_types})
+        raise ApiError(422, "unknown_label",
+                       f"labels{unknown} are not produced by model {pipeline.identity.name!r}; see detail.labels",
+                       {"loc": [["labels", index] for index in unknown], "labels": pipeline.manifest.entity_types})
 
 
 def document_out(

@@ -1,0 +1,116 @@
+"""A sentinel inside notes never reaches a log line or an error body, on any path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import httpx
+import onnx
+
+from app.bundle import file_entry
+from tests.support import ServerProcess
+
+SENTINEL = "ZQXPHI4711 Jane Doe MRN 0042-1337"
+NOTE = f"Patient {SENTINEL} presents with chest pain. Started on aspirin 81 mg daily. {SENTINEL}."
+
+
+def requests_with_sentinel() -> list[tuple[str, dict[str, object]]]:
+    """(what, httpx.post keyword arguments) for every client-side error and success path."""
+    raw = json.dumps({"text": NOTE}).encode()
+    return [
+        ("ok", {"json": {"documents": [{"id": "1", "text": NOTE}]}}),
+        ("ok-utf16", {"json": {"text": NOTE, "offset_encoding": "utf16"}}),
+        ("invalid_json", {"content": raw[:-5], "headers": {"content-type": "application/json"}}),
+        ("invalid_utf8", {"content": raw[:-2] + b"\xff\"}", "headers": {"content-type": "application/json"}}),
+        ("lone_surrogate", {"content": raw[:-2] + b'\\udc00"}', "headers": {"content-type": "application/json"}}),
+        ("media_type", {"content": raw, "headers": {"content-type": "text/plain"}}),
+        ("schema_type", {"json": {"documents": [{"id": "1", "text": NOTE, "extra": NOTE}]}}),
+        ("schema_text_type", {"json": {"documents": [{"id": "1", "text": [NOTE]}]}}),
+        ("both_forms", {"json": {"text": NOTE, "documents": [{"id": "1", "text": NOTE}]}}),
+        ("unknown_label", {"json": {"text": NOTE, "labels": [SENTINEL]}}),
+        ("too_large", {"json": {"documents": [{"id": "1", "text": NOTE * 100}]}}),
+        ("body_too_large", {"json": {"text": NOTE * 1000}}),
+        ("deadline", {"json": {"text": NOTE, "timeout_s": 0.001}}),
+    ]
+
+
+def assert_clean(server: ServerProcess, bodies: list[str]) -> None:
+    log = server.log()
+    assert log, "the server logged nothing"
+    for fragment in (SENTINEL, "ZQXPHI4711", "Jane Doe", "0042-1337"):
+        assert fragment not in log
+        for body in bodies:
+            if fragment in body:
+                raise AssertionError(f"sentinel in a response body: {body[:200]}")
+
+
+def test_sentinel_never_leaks_on_client_paths(tiny_bundle: Path, tmp_path: Path) -> None:
+    bodies: list[str] = []
+    with ServerProcess.start(tiny_bundle, tmp_path, max_document_chars=2000, max_body_bytes=50_000,
+                             log_level="debug") as server:
+        for what, kwargs in requests_with_sentinel():
+            response = httpx.post(server.url + "/extract", timeout=30, **kwargs)  # type: ignore[arg-type]
+            if what.startswith("ok"):
+                assert response.status_code == 200
+            else:
+                assert 400 <= response.status_code < 500 or response.status_code == 504, (what, response.text)
+                bodies.append(response.text)
+        for path in ("/info", "/metrics", "/health/ready"):
+            bodies.append(httpx.get(server.url + path).text)
+    assert_clean(server, bodies)
+
+
+def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, tmp_path: Path) -> None:
+    async def scenario(server: ServerProcess) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            headers = {"X-API-Key": "k"}
+            unauth = await client.post("/extract", json={"text": NOTE})
+            forbidden = await client.post("/extract", json={"text": NOTE}, headers={"X-API-Key": SENTINEL})
+            first = asyncio.create_task(client.post("/extract", json={"text": NOTE * 5}, headers=headers))
+            await asyncio.sleep(0.4)
+            overloaded = await client.post("/extract", json={"text": NOTE * 5}, headers=headers)
+            server.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.2)
+            draining = await client.post("/extract", json={"text": NOTE}, headers=headers)
+            return [unauth, forbidden, overloaded, draining, await first]
+
+    server = ServerProcess.launch(tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
+                                  max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
+    try:
+        server.wait_ready()
+        responses = asyncio.run(scenario(server))
+        assert server.wait_exit(15) == 0
+    finally:
+        server.stop()
+    assert [r.status_code for r in responses] == [401, 403, 429, 503, 200]
+    assert_clean(server, [r.text for r in responses])
+
+
+def broken_at_runtime(bundle: Path, target: Path) -> Path:
+    """A bundle whose int8 graph accepts only full-length windows: warm-up passes, short requests fail."""
+    shutil.copytree(bundle, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    variant = manifest["members"][0]["variants"]["int8"]
+    model = onnx.load(str(target / variant["file"]))
+    for graph_input in model.graph.input:
+        graph_input.type.tensor_type.shape.dim[1].dim_value = manifest["max_length"]
+    onnx.save(model, str(target / variant["file"]))
+    variant.update(file_entry(target, variant["file"]).model_dump())
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def test_sentinel_never_leaks_on_a_server_side_exception(tiny_bundle: Path, tmp_path: Path) -> None:
+    bundle = broken_at_runtime(tiny_bundle, tmp_path / "broken")
+    with ServerProcess.start(bundle, tmp_path, log_level="debug") as server:
+        failed = httpx.post(server.url + "/extract", json={"text": NOTE}, timeout=30)
+        after = httpx.get(server.url + "/health/live")
+    assert failed.status_code == 500
+    assert failed.json()["error"]["type"] == "internal_error"
+    assert after.status_code == 200
+    assert_clean(server, [failed.text])
+    assert any(record.get("level") == "error" for record in server.log_records())
