@@ -51,23 +51,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
     app.add_middleware(RequestObserver, metrics=metrics)
-    _document_request_body(app)
+    _document_request_body(app, state)
     return app
 
 
-def _document_request_body(app: FastAPI) -> None:
-    """/extract parses its body itself (for precise 4xx errors); publish the schema in OpenAPI."""
+def _document_request_body(app: FastAPI, state: ServerState) -> None:
+    """/extract parses its body itself (for precise 4xx errors); publish the schema in OpenAPI.
+
+    Once the bundles are loaded, ``labels`` lists the labels they produce, so the schema tells
+    clients exactly which values are valid.
+    """
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
+        app.openapi_schema = None
         schema = original()
+        app.openapi_schema = None
         _, definitions = models_json_schema(
             [(ExtractRequest, "validation")], ref_template="#/components/schemas/{model}"
         )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions.get("$defs", {}))
-        app.openapi_schema = schema
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(definitions.get("$defs", {}))
+        labels = sorted({label for p in state.pipelines.values() for label in p.manifest.entity_types})
+        if state.loaded and labels:
+            components["ExtractRequest"]["properties"]["labels"] = {
+                "anyOf": [{"type": "array", "items": {"enum": labels, "type": "string"}}, {"type": "null"}],
+                "description": "Return only these entity labels.",
+            }
+            components["ExtractRequest"]["properties"]["model"] = {
+                "anyOf": [{"enum": sorted(state.pipelines), "type": "string"}, {"type": "null"}],
+                "description": "Bundle name, when the server serves several.",
+            }
+            app.openapi_schema = schema  # complete: cache it
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -61,6 +61,13 @@ def test_shorthand_and_labels_filter(tiny_server: ServerProcess) -> None:
     ]
 
 
+def test_documents_are_answered_in_order_even_with_repeated_ids(tiny_server: ServerProcess) -> None:
+    texts = ["Chest pain.", NOTE, "Fever."]
+    body = post(tiny_server, {"documents": [{"id": "same", "text": t} for t in texts]}).json()
+    assert [d["id"] for d in body["documents"]] == ["same"] * 3
+    assert [d["stats"]["characters"] for d in body["documents"]] == [len(t) for t in texts]
+
+
 def test_headers_carry_model_timing_and_request_id(tiny_server: ServerProcess) -> None:
     response = post(tiny_server, {"text": NOTE}, headers={"X-Request-ID": "hl7-msg-0042"})
     model = response.json()["model"]
@@ -76,14 +83,14 @@ def test_headers_carry_model_timing_and_request_id(tiny_server: ServerProcess) -
     ("body", "status", "kind"),
     [
         ({"text": NOTE, "labels": ["nonsense"]}, 422, "unknown_label"),
-        ({"text": NOTE, "model": "nope"}, 422, "unknown_model"),
+        ({"text": NOTE, "model": "nope"}, 404, "unknown_model"),
+        ({"text": None, "documents": [{"id": "a", "text": "x"}]}, 422, "validation_error"),
         ({"text": NOTE, "extra": 1}, 422, "validation_error"),
         ({"text": 5}, 422, "validation_error"),
         ({"documents": [{"id": "a"}]}, 422, "validation_error"),
         ({"text": NOTE, "documents": []}, 422, "validation_error"),
         ({}, 422, "validation_error"),
         ([1, 2], 422, "validation_error"),
-        ({"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}, 422, "duplicate_id"),
         ({"text": NOTE, "offset_encoding": "latin1"}, 422, "validation_error"),
         ({"text": NOTE, "timeout_s": -1}, 422, "validation_error"),
     ],

@@ -34,7 +34,7 @@ def requests_with_sentinel() -> list[tuple[str, dict[str, object]]]:
         ("unknown_label", {"json": {"text": NOTE, "labels": [SENTINEL]}}),
         ("too_large", {"json": {"documents": [{"id": "1", "text": NOTE * 100}]}}),
         ("body_too_large", {"json": {"text": NOTE * 1000}}),
-        ("deadline", {"json": {"text": NOTE, "timeout_s": 0.001}}),
+        ("deadline_too_short", {"json": {"text": NOTE, "timeout_s": 0.001}}),
     ]
 
 
@@ -70,13 +70,14 @@ def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, t
             headers = {"X-API-Key": "k"}
             unauth = await client.post("/extract", json={"text": NOTE})
             forbidden = await client.post("/extract", json={"text": NOTE}, headers={"X-API-Key": SENTINEL})
+            expired = await client.post("/extract", json={"text": NOTE, "timeout_s": 0.3}, headers=headers)
             first = asyncio.create_task(client.post("/extract", json={"text": NOTE * 5}, headers=headers))
             await asyncio.sleep(0.4)
             overloaded = await client.post("/extract", json={"text": NOTE * 5}, headers=headers)
             server.process.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.2)
             draining = await client.post("/extract", json={"text": NOTE}, headers=headers)
-            return [unauth, forbidden, overloaded, draining, await first]
+            return [unauth, forbidden, expired, overloaded, draining, await first]
 
     server = ServerProcess.launch(tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
                                   max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
@@ -86,7 +87,7 @@ def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, t
         assert server.wait_exit(15) == 0
     finally:
         server.stop()
-    assert [r.status_code for r in responses] == [401, 403, 429, 503, 200]
+    assert [r.status_code for r in responses] == [401, 403, 504, 429, 503, 200]
     assert_clean(server, [r.text for r in responses])
 
 

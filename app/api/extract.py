@@ -37,7 +37,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: "API key not valid.",
         413: "Body, document count or a document's length over the configured limit.",
         415: "Content type is not application/json.",
-        422: "The body does not match the schema (unknown field, wrong type, unknown label or model).",
+        404: "The requested model is not served.",
+        422: "The body does not match the schema (unknown field, wrong type, unknown label).",
         429: "Queue full; retry after the Retry-After seconds.",
         503: "Not ready (loading, warming up) or draining.",
         504: "The request's deadline passed.",
@@ -127,18 +128,12 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
                 f"document {index} (id {document.id!r}) has {len(document.text)} characters; the limit is {max_chars}",
                 {"index": index, "id": document.id, "characters": len(document.text), "limit": max_chars},
             )
-    seen: dict[str, int] = {}
-    for index, document in enumerate(documents):
-        if document.id in seen:
-            raise ApiError(422, "duplicate_id", f"documents {seen[document.id]} and {index} share the id "
-                           f"{document.id!r}", {"index": index, "id": document.id})
-        seen[document.id] = index
 
 
 def pick_model(state: ServerState, name: str | None) -> Pipeline:
     chosen = name or state.default_model
     if chosen not in state.pipelines:  # the requested name is not echoed: errors quote nothing the client sent
-        raise ApiError(422, "unknown_model", "the requested model is not served; see detail.models",
+        raise ApiError(404, "unknown_model", "the requested model is not served; see detail.models",
                        {"models": sorted(state.pipelines)})
     return state.pipelines[chosen]
 

@@ -39,7 +39,13 @@ async def ready(state: ServerState = Depends(get_state)) -> JSONResponse:
     return JSONResponse({"status": reason}, status_code=503)
 
 
-@router.get("/metrics", dependencies=[Depends(require_key_for_metrics)], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_key_for_metrics)],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Exposition format"}},
+)
 async def metrics(state: ServerState = Depends(get_state)) -> Response:
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 OffsetEncoding = Literal["codepoint", "utf16", "utf8"]
 
@@ -20,6 +21,7 @@ class ExtractRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "oneOf": [{"required": ["documents"]}, {"required": ["text"]}],
             "examples": [
                 {"documents": [{"id": "note-1", "text": "Started metformin for type 2 diabetes."}]},
                 {"text": "CT of the chest showed no pneumonia.", "offset_encoding": "utf16"},
@@ -27,8 +29,8 @@ class ExtractRequest(BaseModel):
         },
     )
 
-    documents: list[DocumentIn] | None = Field(None, description="Documents to tag.")
-    text: str | None = Field(None, description="Shorthand for one document with id \"0\".")
+    documents: list[DocumentIn] | SkipJsonSchema[None] = Field(None, description="Documents to tag.")
+    text: str | SkipJsonSchema[None] = Field(None, description="Shorthand for one document with id \"0\".")
     labels: list[str] | None = Field(None, description="Return only these entity labels.")
     offset_encoding: OffsetEncoding = Field(
         "codepoint",
@@ -36,10 +38,15 @@ class ExtractRequest(BaseModel):
         "or UTF-8 bytes.",
     )
     model: str | None = Field(None, description="Bundle name, when the server serves several.")
-    timeout_s: float | None = Field(None, gt=0, description="Deadline for this request, up to the server's maximum.")
+    timeout_s: float | None = Field(
+        None, ge=0.1, description="Deadline in seconds for this request (at least 0.1), up to the server's maximum."
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> ExtractRequest:
+        for name in ("documents", "text"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may be left out but not null")
         if (self.documents is None) == (self.text is None):
             raise ValueError("give either documents or text, not both and not neither")
         return self

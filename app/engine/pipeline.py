@@ -63,8 +63,6 @@ class Pipeline:
         started = time.monotonic()
         documents = await asyncio.to_thread(self.encoder.encode_many, texts)
         tokenized = time.monotonic()
-        if tokenized >= deadline:
-            raise DeadlineExceeded()
         loop = asyncio.get_running_loop()
         jobs_per_document = [
             [
@@ -79,6 +77,8 @@ class Pipeline:
             for document in documents
         ]
         jobs = [job for per_document in jobs_per_document for job in per_document]
+        if jobs and tokenized >= deadline:
+            raise DeadlineExceeded()
         self.batcher.submit(jobs)
         try:
             if jobs:
