@@ -3,10 +3,12 @@
 #   GPU (default):  docker build -t clinx-serve:gpu .
 #   CPU:            docker build -t clinx-serve:cpu --build-arg FLAVOUR=cpu --build-arg BASE_IMAGE=ubuntu:24.04 .
 #   baked bundle:   docker build -t clinx-serve:gpu-demo --build-arg BUNDLE_DIR=bundles/demo .
+#   no Docker:      ../shared/tools/container-build.sh (buildah), see deploy/README.md; the CPU flavour is
+#                   built from a copy with only the `ARG FLAVOUR=gpu` line changed to cpu.
 #
 # BASE_IMAGE: any Debian/Ubuntu image. Python 3 (+ venv) is installed with apt only when the base lacks it,
 # so a base that already ships python3, python3-venv and ca-certificates needs no package index at all.
-# FLAVOUR=gpu installs the `gpu` extra (onnxruntime-gpu[cuda,cudnn], CUDA 13 + cuDNN 9 arrive as wheels; the
+# FLAVOUR=gpu installs the `gpu` extra (onnxruntime-gpu, using the base image's CUDA 13 + cuDNN 9; the
 # CUDA runtime base is kept as a safety net for the driver-facing libraries), FLAVOUR=cpu the `serve` extra.
 # BUNDLE_DIR: optional path inside the build context (e.g. bundles/<name> or models/demo; see .dockerignore)
 # whose contents are copied to /models/clinx. Left empty, a placeholder holding only `.keep` is copied, and

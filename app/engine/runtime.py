@@ -96,6 +96,12 @@ class Runtime:
     ) -> tuple[list[Any], str]:
         if CUDA not in self._ort.get_available_providers():
             raise DeviceError("onnxruntime has no CUDA execution provider (install the gpu extra)")
+        preload = getattr(self._ort, "preload_dlls", None)
+        if preload is not None:  # CUDA/cuDNN from the nvidia-* wheels (gpu-wheels extra), when installed
+            try:
+                preload()
+            except Exception as error:  # the system's CUDA libraries may still be found
+                log.debug("onnxruntime.preload_dlls failed: %s", type(error).__name__)
         chosen = choose_variant(variant, CUDA, manifest.precisions())
         providers: list[Any] = [(CUDA, {"device_id": self.device_id})]
         if tensorrt and TENSORRT in self._ort.get_available_providers():
