@@ -56,3 +56,11 @@ def ncbi_dir() -> Path:
 
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def fp32_server(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """fp32 is batch-invariant (int8's dynamic activation scales depend on the batch)."""
+    with ServerProcess.start(tiny_bundle, tmp_path_factory.mktemp("fp32-logs"), variant="fp32",
+                             max_queue_delay_ms=20) as server:
+        yield server, tiny_bundle

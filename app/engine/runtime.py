@@ -82,8 +82,8 @@ class Runtime:
             except DeviceError as error:
                 if device == "cuda":
                     raise
-                fallback = str(error)
-                if CUDA in ort.get_available_providers():
+                if CUDA in ort.get_available_providers():  # a GPU build that cannot use a GPU: say so loudly
+                    fallback = str(error)
                     log.warning("GPU unusable, serving on the CPU instead: %s", fallback)
         if provider == CPU:
             chosen = choose_variant(variant, CPU, manifest.precisions())

@@ -1,0 +1,77 @@
+"""Long documents are processed whole, and batching never changes what a window predicts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.bundle import read_manifest
+from app.text.decode import document_entities, softmax
+from app.text.encode import DocumentEncoder
+from tests.support import ServerProcess
+
+FRAGMENTS = [
+    "Patient presents with chest pain.", "Troponin was ordered to rule out myocardial infarction.",
+    "Started on aspirin 81 mg daily.", "Denies fever, chills or night sweats.", "CT of the chest: no pneumonia.",
+    "HISTORY OF PRESENT ILLNESS:", "1. Metoprolol 25 mg twice daily.", "BP 150/90, HR 88.", "\n", "\r\n",
+    "Hemoglobin A1c 8.1%.", "Follow up in 2 weeks", "😀", "naïve", "  ", "Pt w/ h/o CHF, AFib, COPD",
+]
+
+
+def offline_entities(bundle: Path, text: str) -> list[tuple[int, int, str]]:
+    """Each window run alone (batch of one, no padding) through the fp32 model."""
+    manifest = read_manifest(bundle)
+    encoder = DocumentEncoder.from_file(bundle / "tokenizer.json", manifest.special,
+                                        chunk_subwords=manifest.chunk_subwords,
+                                        context_subwords=manifest.context_subwords)
+    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    document = encoder.encode(text)
+    window_probs = []
+    for window in document.windows:
+        ids = np.array([encoder.input_ids(document, window)], dtype=np.int64)
+        logits = session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+        begin, end = window.centre_positions
+        window_probs.append(softmax(logits[0, begin:end])[None])
+    entities = document_entities(text, document.offsets, document.anchors, window_probs, manifest.tags)
+    return [(e.start, e.end, e.label) for e in entities]
+
+
+def test_a_100k_character_note_is_processed_whole(tiny_server: ServerProcess,
+                                                   mtsamples: list[dict[str, str]]) -> None:
+    text = "\n".join(note["text"] for note in mtsamples)[:100_000]
+    response = httpx.post(tiny_server.url + "/extract", json={"text": text}, timeout=300)
+    assert response.status_code == 200
+    document = response.json()["documents"][0]
+    assert document["stats"]["characters"] == 100_000
+    assert document["stats"]["truncated"] is False
+    assert document["stats"]["windows"] >= document["stats"]["tokens"] / 24  # chunks of 24 in the tiny bundle
+    previous = 0
+    for entity in document["entities"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+        assert entity["start"] >= previous
+        previous = entity["end"]
+    assert document["entities"] and document["entities"][-1]["end"] > 90_000  # the tail was tagged too
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=40).map(" ".join))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_spans_equal_each_window_processed_alone(fp32_server: tuple[ServerProcess, Path], text: str) -> None:
+    server, bundle = fp32_server
+    # Other documents in the same request share batches (and padding) with this one.
+    others = [{"id": str(i), "text": FRAGMENTS[i] * (i + 1)} for i in range(6)]
+    response = httpx.post(server.url + "/extract", timeout=60,
+                          json={"documents": [*others, {"id": "x", "text": text}]})
+    assert response.status_code == 200
+    served = [(e["start"], e["end"], e["label"]) for e in response.json()["documents"][-1]["entities"]]
+    assert served == offline_entities(bundle, text)
+
+
+def test_manifest_geometry_matches_the_tiny_bundle(tiny_bundle: Path) -> None:
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    assert (manifest["chunk_subwords"], manifest["context_subwords"]) == (24, 8)
