@@ -111,7 +111,7 @@ class Manifest(_Strict):
 
     def precisions(self) -> set[str]:
         """Variants every member has: only those can be served."""
-        return set.intersection(*(set(member.variants) for member in self.members))
+        return set.intersection(*({str(precision) for precision in member.variants} for member in self.members))
 
 
 def sha256_file(path: Path) -> str:

@@ -38,7 +38,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clinx", description="CLIN-X clinical concept extraction: train, export, serve.")
+    parser = argparse.ArgumentParser(
+        prog="clinx", description="CLIN-X clinical concept extraction: train, export, serve."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve a model bundle over HTTP")

@@ -17,7 +17,10 @@ MAX_NESTING = 32
 async def read_json(request: Request, max_bytes: int) -> Any:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
-    if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
+    is_json = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    if not is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json",
                        {"content_type": media_type[:100]})
     chunks = []

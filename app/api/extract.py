@@ -100,7 +100,7 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
         model=ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256),
         documents=[
             document_out(document, outcome, body.offset_encoding, wanted)
-            for document, outcome in zip(documents, result.documents)
+            for document, outcome in zip(documents, result.documents, strict=False)
         ],
     )
 

@@ -9,6 +9,7 @@ batch is planned and padded while the current one runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -153,10 +154,8 @@ class Batcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for job in self._pending:
             if not job.future.done():
                 job.future.cancel()
@@ -234,10 +233,8 @@ class Batcher:
             else:
                 timeout = None
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
 
     def _infer(self, batch: list[WindowJob], input_ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> None:
         """Runs on the worker thread: the model, then per-window softmax of the centre tokens."""
@@ -259,7 +256,7 @@ class Batcher:
         self._tokens_per_second = 0.8 * self._tokens_per_second + 0.2 * (real / max(seconds, 1e-6))
         if self._observer is not None:
             self._observer.batch_done(len(batch), int(mask.size), real, seconds)
-        for job, result in zip(batch, results):
+        for job, result in zip(batch, results, strict=False):
             loop.call_soon_threadsafe(_settle, job.future, result, None)
 
 

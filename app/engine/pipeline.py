@@ -95,7 +95,7 @@ class Pipeline:
         finished = time.monotonic()
         results = [
             self._decode(document, [job.future.result() for job in per_document])
-            for document, per_document in zip(documents, jobs_per_document)
+            for document, per_document in zip(documents, jobs_per_document, strict=False)
         ]
         starts = [job.started_at for job in jobs if job.started_at is not None]
         queue_wait = max((start - tokenized for start in starts), default=0.0)

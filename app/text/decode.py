@@ -73,7 +73,9 @@ def decode_entities(
     byte-level pieces of one character all carry its offsets). An entity that would overlap the one
     before it starts where that one ends, and is dropped if nothing of it is left.
     """
-    token_tags = [None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids)]
+    token_tags = [
+        None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids, strict=False)
+    ]
     entities: list[Entity] = []
     for token_span in decode_token_spans(token_tags, scores):
         characters = char_span(text, offsets, token_span)

@@ -68,7 +68,7 @@ class DocumentEncoder:
     def encode_many(self, texts: list[str]) -> list[EncodedDocument]:
         encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
         documents = []
-        for text, encoding in zip(texts, encodings):
+        for text, encoding in zip(texts, encodings, strict=False):
             offsets = [(int(start), int(end)) for start, end in encoding.offsets]
             anchors = token_anchors(text, offsets)
             windows = build_windows(

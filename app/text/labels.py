@@ -50,7 +50,7 @@ def encode_tags(anchors: Sequence[int | None], spans: Sequence[Span]) -> list[st
         if candidate >= 0 and position < ordered[candidate].end:
             members[candidate].append(index)
     tags: list[str | None] = [None if position is None else OUTSIDE for position in anchors]
-    for span, indices in zip(ordered, members):
+    for span, indices in zip(ordered, members, strict=False):
         if len(indices) == 1:
             tags[indices[0]] = f"S-{span.label}"
         elif indices:

@@ -7,6 +7,7 @@ subword sequence; everything here is pure and cheap.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def centre_ranges(
         last_anchored = index
     boundaries.append(count)
     ranges: list[tuple[int, int]] = []
-    for start, end in zip(boundaries, boundaries[1:]):
+    for start, end in itertools.pairwise(boundaries):
         for chunk_start in range(start, end, chunk_subwords):
             ranges.append((chunk_start, min(chunk_start + chunk_subwords, end)))
     return ranges
