@@ -33,36 +33,26 @@ K8S_VERSIONS = ("1.30", "1.37")
 IMAGE_UID = 10001
 
 # The server's Prometheus metrics (name -> label names), as specified for /metrics.
-METRICS: dict[str, frozenset[str]] = {
-    "clinx_requests_total": frozenset({"route", "status"}),
-    "clinx_request_duration_seconds": frozenset(),
-    "clinx_queue_wait_seconds": frozenset(),
-    "clinx_inference_duration_seconds": frozenset(),
-    "clinx_tokenization_duration_seconds": frozenset(),
-    "clinx_queue_depth": frozenset(),
-    "clinx_batch_size": frozenset(),
-    "clinx_batch_tokens": frozenset(),
-    "clinx_padding_ratio": frozenset(),
-    "clinx_documents_total": frozenset(),
-    "clinx_characters_total": frozenset(),
-    "clinx_tokens_total": frozenset(),
-    "clinx_entities_total": frozenset({"label"}),
-    "clinx_model_info": frozenset({"name", "version", "variant", "provider"}),
-    "clinx_errors_total": frozenset({"type"}),
-    "clinx_device_fallback_total": frozenset(),
-}
-HISTOGRAMS = frozenset(
-    {
-        "clinx_request_duration_seconds",
-        "clinx_queue_wait_seconds",
-        "clinx_inference_duration_seconds",
-        "clinx_tokenization_duration_seconds",
-        "clinx_batch_size",
-        "clinx_batch_tokens",
-        "clinx_padding_ratio",
-    }
-)
-# Labels Prometheus / the Prometheus Operator add to every scraped series, plus the histogram bucket label.
+def _served_metrics() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """Metric families and their labels, read from the server's own registry so the two cannot drift."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from app.metrics import Metrics
+
+    metrics: dict[str, frozenset[str]] = {}
+    histograms: set[str] = set()
+    for collector in vars(Metrics()).values():
+        if not isinstance(collector, MetricWrapperBase):
+            continue
+        kind = collector._type  # counter, gauge, histogram
+        name = collector._name + ("_total" if kind == "counter" else "")
+        metrics[name] = frozenset(collector._labelnames)
+        if kind == "histogram":
+            histograms.add(name)
+    return metrics, frozenset(histograms)
+
+
+METRICS, HISTOGRAMS = _served_metrics()
 TARGET_LABELS = frozenset({"namespace", "pod", "instance", "job", "service", "container", "endpoint", "le"})
 
 
