@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from app.api.errors import ApiError, validation_detail
 
@@ -25,12 +26,18 @@ async def read_json(request: Request, max_bytes: int) -> Any:
                        {"content_type": media_type[:100]})
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, "payload_too_large", f"the body exceeds {max_bytes} bytes",
-                           {"limit_bytes": max_bytes})
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ApiError(413, "payload_too_large", f"the body exceeds {max_bytes} bytes",
+                               {"limit_bytes": max_bytes})
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went away mid-body (a dropped connection, a slowloris giving up): nothing to
+        # answer and nothing to log as a server fault. 499 is recorded in metrics and the access log.
+        raise ApiError(499, "client_closed", "the client closed the connection before the body was complete",
+                       {"received_bytes": size}) from None
     raw = b"".join(chunks)
     try:
         text = raw.decode("utf-8")
@@ -43,6 +50,10 @@ async def read_json(request: Request, max_bytes: int) -> Any:
                        {"line": error.lineno, "column": error.colno}) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", f"the body nests deeper than {MAX_NESTING} levels") from None
+    except ValueError:
+        # json raises a plain ValueError (not JSONDecodeError) for an integer literal longer than
+        # sys.get_int_max_str_digits() (4300 digits): still the client's JSON, so a 400, never a 500.
+        raise ApiError(400, "invalid_json", "the body is not valid JSON: a number literal is too long") from None
     _check_structure(body, [], 0)
     return body
 

@@ -23,7 +23,7 @@ from app.api.schemas import (
     OffsetEncoding,
 )
 from app.engine.batcher import DeadlineExceeded, QueueFull
-from app.engine.pipeline import DocumentResult, ExtractResult, Pipeline
+from app.engine.pipeline import DocumentResult, ExtractResult, Pipeline, discard_outcome
 from app.state import ServerState
 from app.text.offsets import OffsetConverter
 
@@ -112,6 +112,7 @@ async def _until_disconnect(request: Request, work: Any) -> ExtractResult:
         done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
         if not done and await request.is_disconnected():
             task.cancel()
+            task.add_done_callback(discard_outcome)  # it may still end with an exception nobody awaits
             raise ApiError(499, "client_closed", "the client closed the connection")
     return task.result()
 
@@ -131,7 +132,7 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
 
 
 def pick_model(state: ServerState, name: str | None) -> Pipeline:
-    chosen = name or state.default_model
+    chosen = state.default_model if name is None else name
     if chosen not in state.pipelines:  # the requested name is not echoed: errors quote nothing the client sent
         raise ApiError(404, "unknown_model", "the requested model is not served; see detail.models",
                        {"models": sorted(state.pipelines)})

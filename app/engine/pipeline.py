@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.bundle import Manifest
 from app.engine.batcher import Batcher, DeadlineExceeded, Probabilities, WindowJob
@@ -13,6 +14,12 @@ from app.engine.runtime import Runtime
 from app.text.decode import document_entities
 from app.text.encode import DocumentEncoder, EncodedDocument
 from app.text.types import Entity
+
+
+def discard_outcome(future: asyncio.Future[Any]) -> None:
+    """Done-callback for a future whose outcome nobody will await: mark its exception retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,17 @@ class Pipeline:
         if jobs and tokenized >= deadline:
             raise DeadlineExceeded()
         self.batcher.submit(jobs)
+        gathered = asyncio.gather(*(job.future for job in jobs))
         try:
             if jobs:
-                await asyncio.wait_for(
-                    asyncio.gather(*(job.future for job in jobs)), timeout=max(0.0, deadline - time.monotonic())
-                )
+                await asyncio.wait_for(gathered, timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             raise DeadlineExceeded() from None
         finally:
+            # A cancelled gather ends with a CancelledError *exception* (not the cancelled state) that
+            # nobody awaits: asyncio would log "exception was never retrieved" at error level for every
+            # client that hung up or timed out. Retrieve it; the outcome was handled above.
+            gathered.add_done_callback(discard_outcome)
             for job in jobs:  # a request that is cancelled or failed takes its windows with it
                 job.future.cancel()
             if any(job.future.cancelled() for job in jobs):
