@@ -8,9 +8,25 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from model_export.corpus_options import (
+    CorpusOptions,
+    add_corpus_arguments,
+    corpus_options,
+    load_documents,
+    parse_label_map,
+)
+
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _set_torch_threads(threads: int) -> None:
+    """Fewer threads than cores: on a busy machine PyTorch's threads otherwise wait on each other."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def demo(argv: Sequence[str]) -> int:
@@ -26,55 +42,204 @@ def demo(argv: Sequence[str]) -> int:
 
 
 def export(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="clinx export", description="Export a checkpoint to a verified bundle.")
-    parser.add_argument("checkpoint", type=Path, help="directory written by `clinx train`")
+    """``clinx export CHECKPOINT --output BUNDLE ...``, or ``clinx export verify BUNDLE``."""
+    if argv and argv[0] == "verify":
+        return verify(argv[1:])
+    parser = argparse.ArgumentParser(prog="clinx export", description="Export a checkpoint (or an ensemble "
+                                     "directory) to a verified bundle: fp32, fp16 for GPUs, int8 for CPUs.",
+                                     epilog="`clinx export verify BUNDLE` re-checks a written bundle.")
+    parser.add_argument("checkpoint", type=Path, help="directory written by `clinx train` (single or --ensemble)")
     parser.add_argument("--output", type=Path, required=True, help="bundle directory to write")
     parser.add_argument("--name", required=True)
     parser.add_argument("--version", default="1")
     parser.add_argument("--task", default="concepts")
     parser.add_argument("--description", default="")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 CPU variant")
+    parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 GPU variant")
+    parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's transformer fusions")
+    parser.add_argument("--eval-corpus", type=Path, help="annotated corpus to verify on (default: built-in "
+                        "sample notes, spans only); int8/fp16 are then also held to --max-f1-drop")
+    parser.add_argument("--eval-format", help="format of --eval-corpus (default: the training corpus's)")
+    parser.add_argument("--eval-label-map", type=parse_label_map, default=None,
+                        help="relabel --eval-corpus types (default: the training run's --label-map)")
+    parser.add_argument("--eval-collapse-labels", metavar="NAME", default=None,
+                        help="one type for every --eval-corpus span (default: the training run's)")
+    parser.add_argument("--max-f1-drop", type=float, default=1.0,
+                        help="most strict-F1 points int8/fp16 may lose against fp32 (default 1.0)")
+    parser.add_argument("--logit-tolerance", type=float, default=1e-4,
+                        help="largest |logit difference| fp32 ONNX vs PyTorch (default 1e-4)")
+    parser.add_argument("--int8-per-channel", action=argparse.BooleanOptionalAction, default=True,
+                        help="per-channel weight scales for int8 (default on)")
+    parser.add_argument("--int8-reduce-range", action="store_true",
+                        help="7-bit weights, for CPUs without VNNI that saturate (default off)")
+    parser.add_argument("--external-data", action="store_true",
+                        help="always keep weights in <file>.data (automatic above 1.8 GB)")
     args = parser.parse_args(argv)
     _setup_logging()
-    from model_export.export import ExportConfig, ExportError, export_bundle
+    from model_export.corpora import CorpusError
+    from model_export.export import ExportConfig, ExportError, export_bundle, read_checkpoints
 
     try:
-        export_bundle(ExportConfig(checkpoint=args.checkpoint, output_dir=args.output, name=args.name,
-                                   version=args.version, task=args.task, description=args.description,
-                                   int8=not args.no_int8))
-    except ExportError as error:
+        documents, described = None, {}
+        if args.eval_corpus is not None:
+            recorded = read_checkpoints(args.checkpoint)[0].record.get("corpus", {})
+            options = CorpusOptions(
+                format=args.eval_format or recorded.get("format") or "jsonl",
+                label_map=(recorded.get("label_map") or {}) if args.eval_label_map is None else args.eval_label_map,
+                collapse_labels=args.eval_collapse_labels or recorded.get("collapse_labels"),
+            )
+            documents = load_documents(args.eval_corpus, options, role="eval")
+            described = {"name": args.eval_corpus.name, **options.describe()}
+        export_bundle(ExportConfig(
+            checkpoint=args.checkpoint, output_dir=args.output, name=args.name, version=args.version,
+            task=args.task, description=args.description, int8=not args.no_int8, fp16=not args.no_fp16,
+            optimize=not args.no_optimize, eval_documents=documents, eval_corpus=described,
+            logit_tolerance=args.logit_tolerance, max_f1_drop=args.max_f1_drop,
+            int8_per_channel=args.int8_per_channel, int8_reduce_range=args.int8_reduce_range,
+            external_data=True if args.external_data else None,
+        ))
+    except (ExportError, CorpusError, ValueError) as error:
         print(f"clinx export: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def verify(argv: Sequence[str]) -> int:
+    """``clinx export verify BUNDLE``: checksums, opsets, and a window through every variant."""
+    parser = argparse.ArgumentParser(prog="clinx export verify", description="Re-check a written bundle: "
+                                     "checksums, ONNX opsets, I/O contract, and a window through every variant.")
+    parser.add_argument("bundle", type=Path)
+    args = parser.parse_args(argv)
+    from app.bundle import BundleError
+    from model_export.verify import verify_bundle_files
+
+    try:
+        manifest, checks = verify_bundle_files(args.bundle)
+    except BundleError as error:
+        print(f"clinx export verify: {error}", file=sys.stderr)
+        return 1
+    print(f"{manifest.name} {manifest.version}: {len(manifest.members)} member(s), vote rule {manifest.vote_rule}, "
+          f"{len(manifest.tags)} tags, variants {sorted(manifest.precisions())}")
+    for check in checks:
+        print("  " + check.line())
+    print(f"OK: {args.bundle} verified ({len(checks)} graphs loaded and run)")
     return 0
 
 
 def train(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="clinx train", description="Fine-tune a tagger with the CLIN-X recipe.")
     parser.add_argument("--base-model", required=True, help="Hugging Face encoder directory (CLIN-X, XLM-R, BERT)")
-    parser.add_argument("--train", type=Path, required=True, help="training corpus (JSONL: id, text, spans)")
-    parser.add_argument("--dev", type=Path, required=True, help="development corpus for model selection")
+    parser.add_argument("--train", type=Path, required=True, help="training corpus (file or directory, see --format)")
+    parser.add_argument("--dev", type=Path, help="development corpus for model selection (required without "
+                        "--ensemble; with it, the voted ensemble is scored on it)")
     parser.add_argument("--output", type=Path, required=True, help="checkpoint directory to write")
+    add_corpus_arguments(parser)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--learning-rate", type=float, default=2e-5)
+    parser.add_argument("--learning-rate", type=float, default=2e-5, help="peak rate (CLIN-X: 2e-5 for XLM-R-large)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps spent warming up")
+    parser.add_argument("--chunk-subwords", type=int, default=300, help="longest centre (sentence chunk)")
+    parser.add_argument("--context-subwords", type=int, default=100, help="context subwords on each side")
+    parser.add_argument("--context-dropout", type=float, default=0.5, help="share of windows trained without context")
+    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
+                        help="train K members on document-level splits of --train (member k selects on split k)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for PyTorch (default: all cores; 1 is faster on a busy shared machine)")
+    parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch in OUTPUT")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.ensemble == 1 or args.ensemble < 0:
+        parser.error("--ensemble needs at least 2 members")
+    if not args.ensemble and args.dev is None:
+        parser.error("--dev is required (model selection) unless --ensemble is given")
     _setup_logging()
-    from model_export.corpora import read_corpus
+    from model_export.checkpoints import ResumeError
+    from model_export.corpora import CorpusError
+    from model_export.hf import CheckpointError
     from model_export.train import TrainConfig
     from model_export.train import train as run_training
 
-    train_docs = read_corpus("jsonl", args.train, on_error="fail").documents
-    dev_docs = read_corpus("jsonl", args.dev, on_error="fail").documents
-    config = TrainConfig(base_model=args.base_model, output_dir=args.output, epochs=args.epochs,
-                         learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
-                         device=args.device, corpus={"train": str(args.train.name), "dev": str(args.dev.name)})
-    result = run_training(config, train_docs, dev_docs)
+    _set_torch_threads(args.threads)
+    options = corpus_options(args)
+    try:
+        train_docs = load_documents(args.train, options, role="train")
+        dev_docs = load_documents(args.dev, options, role="dev") if args.dev else []
+        config = TrainConfig(
+            base_model=args.base_model, output_dir=args.output, epochs=args.epochs, learning_rate=args.learning_rate,
+            batch_size=args.batch_size, warmup_ratio=args.warmup_ratio, chunk_subwords=args.chunk_subwords,
+            context_subwords=args.context_subwords, context_dropout=args.context_dropout, seed=args.seed,
+            device=args.device, resume=args.resume, progress=not args.no_progress,
+            corpus={"train": args.train.name, "dev": args.dev.name if args.dev else None, **options.describe()},
+        )
+        if args.ensemble:
+            from model_export.ensemble import train_ensemble
+
+            ensemble = train_ensemble(config, train_docs, args.ensemble, dev_docs=dev_docs)
+            for name, member in zip(ensemble.members, ensemble.results, strict=True):
+                print(f"{name}: best epoch {member.best_epoch}, held-out strict F1 {member.dev['strict']['f1']:.4f}")
+            if ensemble.dev is not None:
+                print(f"ensemble ({args.ensemble} members, voted): dev strict F1 {ensemble.dev['strict']['f1']:.4f}")
+            return 0
+        result = run_training(config, train_docs, dev_docs)
+    except (CorpusError, CheckpointError, ResumeError, ValueError) as error:
+        print(f"clinx train: {error}", file=sys.stderr)
+        return 1
     print(f"best epoch {result.best_epoch}: dev strict F1 {result.dev['strict']['f1']:.4f}")
     return 0
 
 
 def evaluate(argv: Sequence[str]) -> int:
-    print("clinx evaluate: not implemented yet (issue 3)", file=sys.stderr)
-    return 2
+    parser = argparse.ArgumentParser(
+        prog="clinx evaluate",
+        description="Strict and lenient span P/R/F1 (micro and per type) of a model on an annotated corpus.")
+    parser.add_argument("model", type=Path, help="bundle directory (ONNX Runtime, all members voted), checkpoint "
+                        "directory or ensemble checkpoint directory (PyTorch, all members voted)")
+    parser.add_argument("--corpus", type=Path, required=True, help="annotated corpus (file or directory, see --format)")
+    add_corpus_arguments(parser)
+    parser.add_argument("--variant", default="fp32", choices=("fp32", "fp16", "int8"), help="bundle variant to run")
+    parser.add_argument("--device", default="cpu", help="cpu, auto or cuda (cuda:N for checkpoints)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    parser.add_argument("--output", type=Path, help="write the scores as JSON here")
+    parser.add_argument("--errors", type=Path, help="write strict false positives/negatives per document here")
+    parser.add_argument("--errors-with-text", action="store_true",
+                        help="include each error span's text in --errors (for your own analysis; never logged)")
+    args = parser.parse_args(argv)
+    _setup_logging()
+    import json
+    import time
+
+    from model_export.corpora import CorpusError
+    from model_export.evaluate import EvaluationError, error_report, evaluate_documents, load_predictor
+    from model_export.hf import CheckpointError
+
+    _set_torch_threads(args.threads)
+    options = corpus_options(args)
+    started = time.monotonic()
+    try:
+        documents = load_documents(args.corpus, options, role="corpus")
+        predictor = load_predictor(args.model, variant=args.variant, device=args.device, threads=args.threads)
+    except (CorpusError, CheckpointError, EvaluationError, ValueError) as error:
+        print(f"clinx evaluate: {error}", file=sys.stderr)
+        return 1
+    unknown = sorted({span.label for d in documents for span in d.spans} - set(predictor.entity_types))
+    if unknown:
+        print(f"clinx evaluate: warning: corpus types the model does not predict: {unknown} "
+              "(see --label-map / --collapse-labels)", file=sys.stderr)
+    evaluation = evaluate_documents(predictor, documents)
+    elapsed = time.monotonic() - started
+    print(f"{predictor.kind} {args.model} ({predictor.members} member(s)) on {args.corpus}: "
+          f"{len(documents)} documents, {elapsed:.1f} s")
+    print(evaluation.scores.table())
+    if args.output:
+        result = {"model": {"path": str(args.model), "kind": predictor.kind, "members": predictor.members,
+                            **predictor.details},
+                  "corpus": {"path": str(args.corpus), "documents": len(documents),
+                             "spans": sum(len(d.spans) for d in documents), **options.describe()},
+                  "scores": evaluation.scores.to_dict(), "wall_s": round(elapsed, 1)}
+        args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.errors:
+        report = error_report(evaluation, documents, with_text=args.errors_with_text)
+        args.errors.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0

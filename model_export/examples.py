@@ -62,14 +62,26 @@ def build_examples(encoder: DocumentEncoder, documents: Sequence[Document], tags
     encoded = encoder.encode_many([document.text for document in documents])
     return [
         example
-        for document, encoding in zip(documents, encoded)
+        for document, encoding in zip(documents, encoded, strict=True)
         for example in document_examples(encoder, encoding, document, tag_index)
     ]
 
 
-def epoch_batches(examples: Sequence[Example], batch_size: int, context_dropout: float, rng: random.Random
-                  ) -> list[list[Example]]:
-    """Shuffled batches; each example loses its context with probability ``context_dropout``."""
+def epoch_batches(examples: Sequence[Example], batch_size: int, context_dropout: float, rng: random.Random,
+                  *, pool: int = 1) -> list[list[Example]]:
+    """Shuffled batches; each example loses its context with probability ``context_dropout``.
+
+    With ``pool > 1`` batches are cut from runs of ``pool * batch_size`` shuffled examples sorted by
+    length, and the batches shuffled again: windows with and without context differ several-fold in
+    length, and mixing them would spend most of the compute on padding.
+    """
     chosen = [example.without_context() if rng.random() < context_dropout else example for example in examples]
     rng.shuffle(chosen)
-    return [chosen[start : start + batch_size] for start in range(0, len(chosen), batch_size)]
+    if pool <= 1:
+        return [chosen[start : start + batch_size] for start in range(0, len(chosen), batch_size)]
+    batches: list[list[Example]] = []
+    for begin in range(0, len(chosen), pool * batch_size):
+        run = sorted(chosen[begin : begin + pool * batch_size], key=lambda example: len(example.input_ids))
+        batches.extend(run[start : start + batch_size] for start in range(0, len(run), batch_size))
+    rng.shuffle(batches)
+    return batches

@@ -1,43 +1,65 @@
-"""Checkpoint to model bundle: ONNX export, parity verification, int8 variant, manifest.
+"""Checkpoint (or ensemble of checkpoints) to model bundle: ONNX variants, verification, manifest.
 
-A bundle is written only after the ONNX model has been shown to compute what the PyTorch model
-computes on real text windows; every figure measured on the way goes into the manifest.
+A bundle is written only after every graph has been shown to compute what it should on real text
+windows: fp32 what PyTorch computes (logits and spans), int8 and fp16 close enough to fp32 (spans,
+and strict F1 on an evaluation corpus when one is given). Every figure measured on the way goes
+into the manifest; a failed check writes nothing and says by how much it failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import gc
 import logging
+import re
 import shutil
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-import torch
 
 from app import __version__
 from app.bundle import BUNDLE_FORMAT, MANIFEST, Manifest, file_entry, verify_bundle
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
+from app.text.types import Document
 from app.text.windows import max_window_length
+from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
+from model_export.ensemble import VOTE_RULE
+from model_export.evaluate import predict_spans, torch_logits_fn
+from model_export.examples import make_encoder
 from model_export.hf import load_checkpoint, special_tokens
-from model_export.predict import LogitsFn, predict_entities, window_probabilities
+from model_export.onnx_export import (
+    INLINE_LIMIT,
+    convert_fp16,
+    export_onnx,
+    external_files,
+    fusion_settings,
+    needs_external,
+    optimize,
+    quantize_int8,
+    save_onnx,
+    weight_bytes,
+)
 from model_export.sample_text import SAMPLE_NOTES
-from model_export.train import TRAINING_FILE, torch_logits_fn
+from model_export.verify import (
+    ExportError,
+    MemoLogits,
+    Predictions,
+    max_logit_difference,
+    ort_logits_fn,
+    served_figures,
+    span_agreement,
+)
 
 log = logging.getLogger("clinx.export")
-OPSET = 18
 LOGIT_TOLERANCE = 1e-4
-
-
-class ExportError(RuntimeError):
-    """The bundle would not be trustworthy; nothing is written."""
+MAX_F1_DROP = 1.0
+# Above this many bytes of weights, each conversion runs in a child process (see _step).
+ISOLATE_BYTES = 1_000_000_000
 
 
 @dataclass
@@ -50,168 +72,257 @@ class ExportConfig:
     description: str = ""
     demo: bool = False
     int8: bool = True
+    fp16: bool = True
+    optimize: bool = True
     texts: Sequence[str] = SAMPLE_NOTES
+    eval_documents: Sequence[Document] | None = None
+    eval_corpus: dict[str, Any] = field(default_factory=dict)
     logit_tolerance: float = LOGIT_TOLERANCE
+    max_f1_drop: float = MAX_F1_DROP
+    int8_per_channel: bool = True
+    int8_reduce_range: bool = False
+    external_data: bool | None = None
 
 
-class _LogitsOnly(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class _Checkpoint:
+    name: str
+    path: Path
+    record: dict[str, Any]
 
 
-def export_onnx(model: torch.nn.Module, path: Path, pad_id: int) -> None:
-    """torch.export-based ONNX export with dynamic batch and sequence axes.
-
-    The TorchScript exporter traces transformers' attention-mask code into shape-specialised
-    graphs whose logits differ from PyTorch's; the dynamo exporter does not, so it is used.
-    """
-    from torch.export import Dim
-
-    model.eval()
-    ids = torch.full((2, 16), pad_id, dtype=torch.long)
-    ids[:, 1:15] = 5
-    mask = torch.ones((2, 16), dtype=torch.long)
-    batch, sequence = Dim("batch"), Dim("sequence", max=8192)
-    torch.onnx.export(
-        _LogitsOnly(model).eval(),
-        (ids, mask),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_shapes={"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
-        opset_version=OPSET,
-        dynamo=True,
-        external_data=False,
-        verbose=False,
-    )
+@dataclass
+class _MemberExport:
+    variants: dict[str, dict[str, Any]]
+    parity: dict[str, Any]
+    logits: dict[str, MemoLogits]
 
 
-def ort_logits_fn(path: Path) -> LogitsFn:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-    def run(ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float32]]:
-        return [session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]]
-
-    return run
-
-
-def logit_difference(encoder: DocumentEncoder, texts: Sequence[str], reference: LogitsFn, candidate: LogitsFn
-                     ) -> float:
-    """Largest absolute difference of raw logits over every window of ``texts``."""
-    documents = encoder.encode_many(list(texts))
-    worst = 0.0
-    for document in documents:
-        for window in document.windows:
-            ids = np.array([encoder.input_ids(document, window)], dtype=np.int64)
-            mask = np.ones_like(ids)
-            worst = max(worst, float(np.abs(reference(ids, mask)[0] - candidate(ids, mask)[0]).max()))
-    return worst
-
-
-def span_agreement(encoder: DocumentEncoder, texts: Sequence[str], tags: Sequence[str], reference: LogitsFn,
-                   candidate: LogitsFn) -> dict[str, Any]:
-    """How many spans two models share on ``texts`` (exact offsets and label)."""
-    ref = predict_entities(encoder, texts, reference, tags)
-    cand = predict_entities(encoder, texts, candidate, tags)
-    ref_set = {(i, e.start, e.end, e.label) for i, entities in enumerate(ref) for e in entities}
-    cand_set = {(i, e.start, e.end, e.label) for i, entities in enumerate(cand) for e in entities}
-    union = ref_set | cand_set
-    return {"reference_spans": len(ref_set), "candidate_spans": len(cand_set), "shared_spans": len(ref_set & cand_set),
-            "agreement": len(ref_set & cand_set) / len(union) if union else 1.0, "identical": ref_set == cand_set}
-
-
-def quantize_int8(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+def read_checkpoints(checkpoint: Path) -> list[_Checkpoint]:
+    """One checkpoint, or the members an ensemble directory lists; all must share tags and windows."""
+    if (checkpoint / ENSEMBLE_FILE).is_file():
+        record = _json(checkpoint / ENSEMBLE_FILE)
+        names = record.get("members")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: field members must list the member directories")
+        if record.get("vote_rule", VOTE_RULE) != VOTE_RULE:
+            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: vote_rule {record['vote_rule']!r}; bundles vote "
+                              f"with {VOTE_RULE!r}")
+        bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", n)]
+        if bad or len(set(names)) != len(names):
+            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: member names must be unique plain directory names "
+                              f"(got {bad or names})")
+        members = [_Checkpoint(name, checkpoint / name, _training(checkpoint / name)) for name in names]
+    else:
+        members = [_Checkpoint("model", checkpoint, _training(checkpoint))]
+    first = _geometry(members[0].record)
+    for member in members[1:]:
+        if _geometry(member.record) != first:
+            raise ExportError(f"{member.path}: tags or window sizes differ from {members[0].name}'s")
+    return members
 
 
 def export_bundle(config: ExportConfig) -> Manifest:
     """Export, verify and write the bundle; raise ExportError (and write nothing) on failure."""
-    checkpoint = config.checkpoint
-    training_path = checkpoint / TRAINING_FILE
-    if not training_path.is_file():
-        raise ExportError(f"{training_path}: missing; export needs a checkpoint written by `clinx train`")
-    training = json.loads(training_path.read_text(encoding="utf-8"))
-    model, tokenizer = load_checkpoint(str(checkpoint))
-    model.eval()
-    tags: list[str] = training["tags"]
-    if [model.config.id2label[i] for i in range(len(tags))] != tags:
-        raise ExportError(f"{checkpoint}: config.json id2label disagrees with {TRAINING_FILE} tags")
-    special = special_tokens(tokenizer)
-    chunk, context = int(training["chunk_subwords"]), int(training["context_subwords"])
-    max_length = max_window_length(chunk, context)
-    positions = usable_positions(model.config)
-    if max_length > positions:
-        raise ExportError(f"windows of {max_length} tokens exceed the model's {positions} positions; "
-                          "train with a smaller chunk_subwords or context_subwords")
-    encoder = DocumentEncoder(tokenizer.backend_tokenizer, special, chunk_subwords=chunk, context_subwords=context)
-
+    started = time.monotonic()
+    checkpoints = read_checkpoints(config.checkpoint)
+    tags, chunk, context = _geometry(checkpoints[0].record)
+    documents = _verification_documents(config)
+    config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".clinx-export-", dir=config.output_dir.parent))
     try:
-        encoder.tokenizer.save(str(staging / "tokenizer.json"))
-        export_onnx(model, staging / "model.onnx", special.pad_id)
-        torch_fn = torch_logits_fn(model, torch.device("cpu"))
-        fp32_fn = ort_logits_fn(staging / "model.onnx")
-        difference = logit_difference(encoder, config.texts, torch_fn, fp32_fn)
-        spans = span_agreement(encoder, config.texts, tags, torch_fn, fp32_fn)
-        if difference > config.logit_tolerance or not spans["identical"]:
-            raise ExportError(
-                f"ONNX fp32 disagrees with PyTorch: max |logit difference| {difference:.2e} "
-                f"(tolerance {config.logit_tolerance:.0e}), identical spans: {spans['identical']}"
-            )
-        parity: dict[str, Any] = {
-            "fp32_vs_pytorch": {"max_abs_logit_diff": difference, "tolerance": config.logit_tolerance, **spans},
-            "texts": len(config.texts),
-            "windows": sum(len(document.windows) for document in encoder.encode_many(list(config.texts))),
-        }
-        variants: dict[str, Any] = {"fp32": _variant(staging, "model.onnx", "fp32")}
-        if config.int8:
-            quantize_int8(staging / "model.onnx", staging / "model.int8.onnx")
-            parity["int8_vs_fp32"] = span_agreement(
-                encoder, config.texts, tags, fp32_fn, ort_logits_fn(staging / "model.int8.onnx")
-            )
-            variants["int8"] = _variant(staging, "model.int8.onnx", "int8")
-        manifest = Manifest(
-            bundle_format=BUNDLE_FORMAT,
-            name=config.name,
-            version=config.version,
-            task=config.task,
-            description=config.description,
-            demo=config.demo,
-            base_model=str(training.get("config", {}).get("base_model", "")),
-            label_scheme="BIOES",
-            tags=tags,
-            entity_types=entity_types_of(tags),
-            max_length=max_length,
-            chunk_subwords=chunk,
-            context_subwords=context,
-            segmenter={"name": SEGMENTER_NAME, "version": SEGMENTER_VERSION},
-            tokenizer=file_entry(staging, "tokenizer.json"),
-            special_tokens={"cls_id": special.cls_id, "sep_id": special.sep_id, "pad_id": special.pad_id},
-            members=[{"name": "model", "variants": variants}],
-            evaluation={"dev": training.get("dev", {}), "best_epoch": training.get("best_epoch")},
-            parity=parity,
-            training={"corpus": training.get("corpus", {}), "config": training.get("config", {})},
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            clinx_version=__version__,
-        )
+        encoder: DocumentEncoder | None = None
+        tokenizer_json = ""
+        exports: dict[str, _MemberExport] = {}
+        for checkpoint in checkpoints:
+            model, tokenizer = load_checkpoint(str(checkpoint.path))
+            model.float().eval()
+            if [model.config.id2label[i] for i in range(model.config.num_labels)] != tags:
+                raise ExportError(f"{checkpoint.path}: config.json id2label disagrees with {TRAINING_FILE} tags")
+            _check_positions(model.config, max_window_length(chunk, context))
+            if encoder is None:
+                tokenizer_json = tokenizer.backend_tokenizer.to_str()
+                encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), chunk, context)
+                encoder.tokenizer.save(str(staging / "tokenizer.json"))
+            elif tokenizer.backend_tokenizer.to_str() != tokenizer_json:
+                raise ExportError(f"{checkpoint.path}: tokenizer differs from {checkpoints[0].name}'s")
+            fp32 = _export_fp32(model, checkpoint.name, staging, encoder, documents, tags, config)
+            del model, tokenizer
+            gc.collect()
+            exports[checkpoint.name] = _export_reduced(fp32, staging, encoder, documents, tags, config)
+        assert encoder is not None
+        shutil.rmtree(staging / ".work", ignore_errors=True)
+        figures, scores = served_figures({name: export.logits for name, export in exports.items()}, encoder,
+                                         documents, tags, gold=config.eval_documents is not None,
+                                         max_f1_drop=config.max_f1_drop)
+        manifest = _manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents))
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         verify_bundle(staging)
+        _readable(staging)
         if config.output_dir.exists():
             shutil.rmtree(config.output_dir)
         staging.rename(config.output_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("bundle written to %s", config.output_dir)
+    log.info("bundle written to %s in %.0f s", config.output_dir, time.monotonic() - started)
     return manifest
+
+
+@dataclass
+class _Fp32:
+    """The verified fp32 graph of one member, before the reduced-precision variants are derived from it."""
+
+    path: Path
+    optimization: dict[str, Any]
+    parity: dict[str, Any]
+    logits: MemoLogits
+    spans: Predictions
+    weight_bytes: int
+
+
+def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder, documents: Sequence[Document],
+                 tags: list[str], config: ExportConfig) -> _Fp32:
+    """Export, fuse, and keep the fused graph only if it matches PyTorch; else the unfused one, or fail."""
+    import onnx
+    import torch
+
+    work = staging / ".work" / stem
+    work.mkdir(parents=True)
+    raw = work / "raw.onnx"
+    log.info("%s: exporting to ONNX", stem)
+    export_onnx(model, raw, encoder.special.pad_id)
+    header = onnx.load(str(raw), load_external_data=False)
+    size, external = weight_bytes(header), needs_external(header, config.external_data)
+    isolate = size > ISOLATE_BYTES
+    reference = MemoLogits(torch_logits_fn(model, torch.device("cpu")))
+    expected = predict_spans(encoder, documents, reference, tags)
+    reference.release()
+    path = staging / f"{stem}.onnx"
+    settings = fusion_settings(model.config) if config.optimize else None
+    optimization = (_step(isolate, optimize, raw, path, settings, external) if settings else {
+        "applied": False, "reason": "disabled" if not config.optimize else
+        f"model type {model.config.model_type!r} has no ORT fusions"})
+    if optimization["applied"]:
+        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, tags, config)
+        if not parity["passed"]:
+            log.warning("%s: fused graph fails parity (%s); keeping the unfused graph", stem, parity)
+            optimization = {**optimization, "applied": False, "reason": (
+                f"fused graph failed parity: max |logit diff| {parity['max_abs_logit_diff']:.2e}, identical spans "
+                f"{parity['identical']}; unfused graph kept")}
+    if not optimization["applied"]:
+        save_onnx(onnx.load(str(raw)), path, external)
+        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, tags, config)
+        if not parity["passed"]:
+            raise ExportError(
+                f"{stem}: ONNX fp32 disagrees with PyTorch: max |logit difference| {parity['max_abs_logit_diff']:.2e}"
+                f" (tolerance {config.logit_tolerance:.0e}), identical spans: {parity['identical']} "
+                f"({parity['shared_spans']} of {parity['reference_spans']} shared)")
+    shutil.rmtree(work)
+    logits.release()
+    return _Fp32(path, optimization, _public(parity), logits, spans, size)
+
+
+def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, documents: Sequence[Document],
+                    tags: list[str], config: ExportConfig) -> _MemberExport:
+    """int8 and fp16 from the verified fp32 graph, each compared with fp32 on the same windows."""
+    result = _MemberExport({"fp32": _variant(staging, fp32.path, "fp32", fp32.optimization)},
+                           {"fp32_vs_pytorch": fp32.parity}, {"fp32": fp32.logits})
+    isolate = fp32.weight_bytes > ISOLATE_BYTES
+    forced = bool(config.external_data)
+    steps: list[tuple[str, Callable[..., dict[str, Any]], dict[str, Any]]] = []
+    if config.int8:
+        steps.append(("int8", quantize_int8, {"per_channel": config.int8_per_channel, "external": forced or (
+            fp32.weight_bytes / 4 > INLINE_LIMIT), "reduce_range": config.int8_reduce_range}))
+    if config.fp16:
+        steps.append(("fp16", convert_fp16, {"external": forced or fp32.weight_bytes / 2 > INLINE_LIMIT}))
+    for precision, convert, options in steps:
+        target = fp32.path.with_name(fp32.path.name.removesuffix(".onnx") + f".{precision}.onnx")
+        log.info("%s: writing the %s variant", fp32.path.stem, precision)
+        record = {**_step(isolate, convert, fp32.path, target, **options),
+                  "source": "fused fp32" if fp32.optimization["applied"] else "unfused fp32"}
+        logits = MemoLogits(ort_logits_fn(target))
+        predicted = predict_spans(encoder, documents, logits, tags)
+        logits.release()
+        result.parity[f"{precision}_vs_fp32"] = {"max_abs_logit_diff": max_logit_difference(fp32.logits, logits),
+                                                 **span_agreement(fp32.spans, predicted)}
+        result.variants[precision] = _variant(staging, target, precision, record)
+        result.logits[precision] = logits
+    return result
+
+
+def _step(isolate: bool, function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one ONNX conversion, in a child process for big models.
+
+    ONNX tooling holds several copies of the weights at once and the allocator keeps what it freed;
+    a child gives all of it back when it ends, so a 2 GB model's export peaks at one step's memory.
+    """
+    if not isolate:
+        return function(*args, **kwargs)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def _fp32_parity(path: Path, reference: MemoLogits, expected: Predictions, encoder: DocumentEncoder,
+                 documents: Sequence[Document], tags: list[str], config: ExportConfig
+                 ) -> tuple[MemoLogits, Predictions, dict[str, Any]]:
+    logits = MemoLogits(ort_logits_fn(path))
+    predicted = predict_spans(encoder, documents, logits, tags)
+    difference = max_logit_difference(reference, logits)
+    agreement = span_agreement(expected, predicted)
+    passed = difference <= config.logit_tolerance and agreement["identical"]
+    return logits, predicted, {"max_abs_logit_diff": difference, "tolerance": config.logit_tolerance, **agreement,
+                               "passed": passed}
+
+
+def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Path, encoder: DocumentEncoder,
+              exports: dict[str, _MemberExport], figures: dict[str, Any], scores: dict[str, Any],
+              documents: int) -> Manifest:
+    tags, chunk, context = _geometry(checkpoints[0].record)
+    special = encoder.special
+    ensemble = len(checkpoints) > 1
+    trained = {c.name: {"corpus": c.record.get("corpus", {}), "config": c.record.get("config", {})}
+               for c in checkpoints}
+    selected = {c.name: {"dev": c.record.get("dev", {}), "best_epoch": c.record.get("best_epoch")}
+                for c in checkpoints}
+    evaluation: dict[str, Any] = {"members": selected} if ensemble else dict(selected["model"])
+    if ensemble and "dev" in (voted := _json(config.checkpoint / ENSEMBLE_FILE)):
+        evaluation["dev"] = voted["dev"]
+    if scores:
+        evaluation["eval_corpus"] = {**config.eval_corpus, "documents": documents, "variants": scores}
+    return Manifest.model_validate({
+        "bundle_format": BUNDLE_FORMAT,
+        "name": config.name,
+        "version": config.version,
+        "task": config.task,
+        "description": config.description,
+        "demo": config.demo,
+        "base_model": str(checkpoints[0].record.get("config", {}).get("base_model", "")),
+        "label_scheme": "BIOES",
+        "tags": tags,
+        "entity_types": entity_types_of(tags),
+        "max_length": max_window_length(chunk, context),
+        "chunk_subwords": chunk,
+        "context_subwords": context,
+        "segmenter": {"name": SEGMENTER_NAME, "version": SEGMENTER_VERSION},
+        "tokenizer": file_entry(staging, "tokenizer.json"),
+        "special_tokens": {"cls_id": special.cls_id, "sep_id": special.sep_id, "pad_id": special.pad_id},
+        "members": [{"name": name, "variants": export.variants} for name, export in exports.items()],
+        "vote_rule": VOTE_RULE,
+        "evaluation": evaluation,
+        "parity": {
+            "texts": {"source": "eval corpus" if config.eval_documents is not None else "built-in sample notes",
+                      "documents": documents},
+            "members": {name: export.parity for name, export in exports.items()},
+            "served": figures,
+        },
+        "training": {"members": trained} if ensemble else trained["model"],
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "clinx_version": __version__,
+    })
 
 
 def usable_positions(config: Any) -> int:
@@ -222,8 +333,53 @@ def usable_positions(config: Any) -> int:
     return positions
 
 
-def _variant(root: Path, file: str, precision: str) -> dict[str, Any]:
-    return {**file_entry(root, file).model_dump(), "precision": precision}
+def _check_positions(config: Any, max_length: int) -> None:
+    positions = usable_positions(config)
+    if max_length > positions:
+        raise ExportError(f"windows of {max_length} tokens exceed the model's {positions} positions; "
+                          "train with a smaller chunk_subwords or context_subwords")
 
 
-__all__ = ["ExportConfig", "ExportError", "export_bundle", "window_probabilities"]
+def _verification_documents(config: ExportConfig) -> list[Document]:
+    if config.eval_documents is not None:
+        if not config.eval_documents:
+            raise ExportError("the evaluation corpus holds no documents")
+        return list(config.eval_documents)
+    return [Document(f"sample-{index}", text) for index, text in enumerate(config.texts, start=1)]
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return read_json(path)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+
+
+def _training(directory: Path) -> dict[str, Any]:
+    path = directory / TRAINING_FILE
+    if not path.is_file():
+        raise ExportError(f"{path}: missing; export needs a checkpoint written by `clinx train`")
+    return _json(path)
+
+
+def _geometry(record: dict[str, Any]) -> tuple[list[str], int, int]:
+    return list(record["tags"]), int(record["chunk_subwords"]), int(record["context_subwords"])
+
+
+def _variant(root: Path, path: Path, precision: str, optimization: dict[str, Any]) -> dict[str, Any]:
+    return {**file_entry(root, path.name).model_dump(), "precision": precision, "optimization": optimization,
+            "external_data": [file_entry(root, name).model_dump() for name in external_files(path)]}
+
+
+def _readable(root: Path) -> None:
+    """mkdtemp and ONNX's data writer create owner-only files; a server often runs as another user."""
+    root.chmod(0o755)
+    for path in root.iterdir():
+        path.chmod(0o644)
+
+
+def _public(parity: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in parity.items() if key != "passed"}
+
+
+__all__ = ["ExportConfig", "ExportError", "export_bundle", "read_checkpoints", "usable_positions"]

@@ -15,7 +15,12 @@ class CheckpointError(ValueError):
 def load_tokenizer(path: str) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path}: no usable tokenizer ({first}); a fast tokenizer (tokenizer.json) is needed"
+                              ) from None
     if not getattr(tokenizer, "is_fast", False):
         raise CheckpointError(
             f"{path}: the tokenizer is not a fast (Rust) tokenizer; character offsets need one "

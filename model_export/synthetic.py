@@ -56,3 +56,28 @@ def build_random_xlmr(output: Path, texts: Iterable[str], *, shape: str = "tiny"
     XLMRobertaModel(config).save_pretrained(output)
     fast.save_pretrained(output)
     return output
+
+
+def build_random_tagger(base: Path, output: Path, tags: list[str], *, chunk_subwords: int, context_subwords: int,
+                        seed: int = 0) -> Path:
+    """A token-classification checkpoint straight from a base directory: random head, no training.
+
+    Export only needs what ``clinx train`` leaves (HF directory + ``clinx_training.json``), so
+    tests and benchmarks can export CLIN-X-sized models without training them for hours.
+    """
+    import json
+
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    torch.manual_seed(seed)
+    model = AutoModelForTokenClassification.from_pretrained(
+        base, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id={tag: i for i, tag in enumerate(tags)}
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output)
+    AutoTokenizer.from_pretrained(base).save_pretrained(output)
+    record = {"tags": tags, "chunk_subwords": chunk_subwords, "context_subwords": context_subwords, "best_epoch": 0,
+              "dev": {}, "config": {"base_model": str(base), "seed": seed}, "corpus": {"name": "none (random weights)"}}
+    (output / "clinx_training.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return output

@@ -20,7 +20,7 @@ def edit_manifest(bundle: Path, **changes: object) -> None:
 
 def test_valid_bundle_verifies(tiny_bundle: Path) -> None:
     manifest = verify_bundle(tiny_bundle)
-    assert manifest.tags[0] == "O" and manifest.precisions() == {"fp32", "int8"}
+    assert manifest.tags[0] == "O" and manifest.precisions() == {"fp32", "int8", "fp16"}
 
 
 def test_missing_directory() -> None:

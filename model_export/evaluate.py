@@ -1,0 +1,198 @@
+"""Span-level evaluation of a model on a corpus, through the server's decode path.
+
+One function scores predictions for dev selection during training, for ``clinx evaluate`` and for
+the figures export writes into a bundle, so every number the project reports is computed the same
+way: windows and decoding by :func:`model_export.predict.predict_entities`, spans by
+:func:`model_export.scoring.score`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.text.encode import DocumentEncoder
+from app.text.labels import entity_types_of
+from app.text.types import Document, Span
+from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
+from model_export.predict import LogitsFn, predict_entities
+from model_export.scoring import Scores, errors, score
+
+Predictions = dict[str, list[Span]]
+
+
+def torch_logits_fn(models: Any, device: Any) -> LogitsFn:
+    """Logits of one PyTorch model, or of each of several (an ensemble's members), on a padded batch."""
+    import torch
+
+    members = list(models) if isinstance(models, list | tuple) else [models]
+
+    def run(ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float32]]:
+        inputs = {"input_ids": torch.from_numpy(ids).to(device), "attention_mask": torch.from_numpy(mask).to(device)}
+        with torch.no_grad():
+            return [member(**inputs).logits.float().cpu().numpy() for member in members]
+
+    return run
+
+
+def predict_spans(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
+                  tags: Sequence[str]) -> Predictions:
+    """Predicted spans per document id (members voted, BIOES repaired), as the server would return them."""
+    predicted = predict_entities(encoder, [document.text for document in documents], logits_fn, tags)
+    return {
+        document.id: [Span(entity.start, entity.end, entity.label) for entity in entities]
+        for document, entities in zip(documents, predicted, strict=True)
+    }
+
+
+def gold_spans(documents: Sequence[Document]) -> Predictions:
+    return {document.id: list(document.spans) for document in documents}
+
+
+def score_documents(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
+                    tags: Sequence[str]) -> tuple[Scores, Predictions]:
+    """Strict and lenient scores of a model on ``documents``, with the predictions behind them."""
+    predicted = predict_spans(encoder, documents, logits_fn, tags)
+    return score(gold_spans(documents), predicted), predicted
+
+
+class EvaluationError(ValueError):
+    """The model directory cannot be evaluated; the message says which file or field is wrong."""
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A model ready to predict: its encoder (tokenizer + window geometry), tags and member logits."""
+
+    kind: str  # "bundle", "checkpoint" or "ensemble"
+    encoder: DocumentEncoder
+    tags: list[str]
+    logits_fn: LogitsFn
+    members: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entity_types(self) -> list[str]:
+        return entity_types_of(self.tags)
+
+
+def load_predictor(path: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0) -> Predictor:
+    """A bundle (ONNX Runtime, all members), an ensemble checkpoint or a single checkpoint (PyTorch).
+
+    ``threads`` (0: all cores) sets ONNX Runtime's intra-op threads; PyTorch's are the caller's to set.
+    """
+    from app.bundle import MANIFEST
+
+    if (path / MANIFEST).is_file():
+        return bundle_predictor(path, variant=variant, device=device, threads=threads)
+    if (path / ENSEMBLE_FILE).is_file():
+        return ensemble_predictor(path, device=device)
+    if (path / TRAINING_FILE).is_file():
+        return checkpoint_predictor([path], device=device)
+    raise EvaluationError(f"{path}: not a bundle ({MANIFEST}), an ensemble ({ENSEMBLE_FILE}) "
+                          f"or a checkpoint ({TRAINING_FILE})")
+
+
+def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0) -> Predictor:
+    """Every member of the bundle in one precision, through the server's own runtime."""
+    from app.bundle import BundleError, verify_bundle
+    from app.engine.runtime import Runtime
+
+    try:
+        manifest = verify_bundle(root, {variant})
+        if variant not in manifest.precisions():
+            raise BundleError(f"variant {variant!r} requested, but the bundle only has {sorted(manifest.precisions())}")
+        runtime = Runtime(root, manifest, device=device, variant=variant, intra_op_threads=threads)
+    except BundleError as error:
+        raise EvaluationError(str(error)) from None
+    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special,
+                                        chunk_subwords=manifest.chunk_subwords,
+                                        context_subwords=manifest.context_subwords)
+    return Predictor("bundle", encoder, list(manifest.tags), runtime.run, len(manifest.members),
+                     {"name": manifest.name, "version": manifest.version, "variant": runtime.variant,
+                      "provider": runtime.provider})
+
+
+def ensemble_predictor(root: Path, *, device: str = "cpu") -> Predictor:
+    record = read_json(root / ENSEMBLE_FILE)
+    members = record.get("members")
+    if not isinstance(members, list) or not members:
+        raise EvaluationError(f"{root / ENSEMBLE_FILE}: field members must list the member directories")
+    predictor = checkpoint_predictor([root / str(member) for member in members], device=device)
+    return Predictor("ensemble", predictor.encoder, predictor.tags, predictor.logits_fn, predictor.members,
+                     {"vote_rule": record.get("vote_rule", "clinx-majority"), "members": members})
+
+
+def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") -> Predictor:
+    """One or more checkpoints written by ``clinx train``; members must share tags and windows."""
+    import torch
+
+    from model_export.examples import make_encoder
+    from model_export.hf import load_checkpoint, special_tokens
+
+    target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                          "cpu" if device == "auto" else device)
+    models: list[Any] = []
+    first: tuple[list[str], int, int] | None = None
+    tokenizer: Any = None
+    for directory in directories:
+        if not (directory / TRAINING_FILE).is_file():
+            raise EvaluationError(f"{directory / TRAINING_FILE}: missing; not a checkpoint written by `clinx train`")
+        record = read_json(directory / TRAINING_FILE)
+        shape = (list(record["tags"]), int(record["chunk_subwords"]), int(record["context_subwords"]))
+        if first is None:
+            first = shape
+        elif shape != first:
+            raise EvaluationError(f"{directory}: tags or window sizes differ from the first member's")
+        model, tokenizer = load_checkpoint(str(directory))
+        if [model.config.id2label[i] for i in range(model.config.num_labels)] != record["tags"]:
+            raise EvaluationError(f"{directory}: config.json id2label disagrees with {TRAINING_FILE} tags")
+        models.append(model.to(target).eval())
+    if first is None:
+        raise EvaluationError("no checkpoint directories given")
+    tags, chunk, context = first
+    encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), chunk, context)
+    return Predictor("checkpoint", encoder, list(tags), torch_logits_fn(models, target), len(models),
+                     {"device": str(target)})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    scores: Scores
+    gold: Predictions
+    predicted: Predictions
+
+
+def evaluate_documents(predictor: Predictor, documents: Sequence[Document]) -> Evaluation:
+    scores, predicted = score_documents(predictor.encoder, documents, predictor.logits_fn, predictor.tags)
+    return Evaluation(scores, gold_spans(documents), predicted)
+
+
+def error_report(evaluation: Evaluation, documents: Sequence[Document], *, with_text: bool = False
+                 ) -> dict[str, Any]:
+    """Strict false positives and negatives per document: offsets and labels, span text only if asked.
+
+    For the user's own error analysis; it is written to a file, never logged.
+    """
+    texts = {document.id: document.text for document in documents}
+
+    def entry(doc_id: str, span: Span) -> dict[str, Any]:
+        item: dict[str, Any] = {"start": span.start, "end": span.end, "label": span.label}
+        if with_text:
+            item["text"] = texts[doc_id][span.start : span.end]
+        return item
+
+    found = errors(evaluation.gold, evaluation.predicted)
+    return {
+        doc_id: {
+            "false_positives": [entry(doc_id, span) for span in wrong["false_positives"]],
+            "false_negatives": [entry(doc_id, span) for span in wrong["false_negatives"]],
+        }
+        for doc_id, wrong in found.items()
+        if wrong["false_positives"] or wrong["false_negatives"]
+    }

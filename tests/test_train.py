@@ -1,0 +1,156 @@
+"""Training: checkpoint and log, dev selection, resumable state, refusals."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from safetensors.torch import load_file
+
+from model_export import train as train_module
+from model_export.checkpoints import LAST_DIR, STATE_FILE, TRAINING_FILE, ResumeError
+from model_export.examples import Example, epoch_batches
+from model_export.hf import CheckpointError, load_tokenizer
+from model_export.train import train
+from tests.train_support import tiny_config, tiny_corpus, trained_checkpoint
+
+
+def _log(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (directory / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_training_writes_checkpoint_record_and_log() -> None:
+    checkpoint = trained_checkpoint()
+    for name in ("config.json", "model.safetensors", "tokenizer.json", TRAINING_FILE, "train_log.jsonl"):
+        assert (checkpoint / name).is_file(), name
+    record = json.loads((checkpoint / TRAINING_FILE).read_text())
+    assert record["tags"][0] == "O" and "B-problem" in record["tags"]
+    assert (record["chunk_subwords"], record["context_subwords"]) == (24, 8)
+    assert record["corpus"]["train_documents"] == 40 and record["corpus"]["dev_documents"] == 8
+    log = _log(checkpoint)
+    assert [entry["epoch"] for entry in log] == [1, 2, 3]
+    assert all(entry["loss"] > 0 and "dev_strict_f1" in entry and "dev_lenient_f1" in entry for entry in log)
+    assert log[-1]["learning_rate"] == pytest.approx(0.0)  # the linear schedule ends at zero
+
+
+def test_model_selection_keeps_the_best_dev_strict_f1() -> None:
+    checkpoint = trained_checkpoint()
+    record = json.loads((checkpoint / TRAINING_FILE).read_text())
+    log = _log(checkpoint)
+    best = max(log, key=lambda entry: (entry["dev_strict_f1"], -entry["epoch"]))
+    assert record["best_epoch"] == best["epoch"]
+    assert record["dev"]["strict"]["f1"] == best["dev_strict_f1"]
+    assert record["dev"]["lenient"]["f1"] == best["dev_lenient_f1"]
+
+
+def test_record_and_log_hold_no_note_text() -> None:
+    checkpoint = trained_checkpoint()
+    written = (checkpoint / TRAINING_FILE).read_text() + (checkpoint / "train_log.jsonl").read_text()
+    train_docs, dev_docs = tiny_corpus()
+    assert not any(span_text(d) in written for d in [*train_docs, *dev_docs] if span_text(d))
+
+
+def span_text(document: Any) -> str:
+    """A concept's text long enough that it cannot appear in the record by accident."""
+    return next((document.text[s.start : s.end] for s in document.spans if s.end - s.start >= 8), "")
+
+
+def test_resume_continues_after_the_last_finished_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    train_docs, dev_docs = tiny_corpus()
+    train_docs, dev_docs = train_docs[:16], dev_docs[:3]
+    train(tiny_config(tmp_path / "straight", epochs=2), train_docs, dev_docs)
+
+    real = train_module.evaluate_model
+    calls = {"count": 0}
+
+    def crash_in_epoch_two(*args: Any, **kwargs: Any) -> Any:
+        calls["count"] += 1
+        if calls["count"] == 2:
+            raise KeyboardInterrupt  # killed during epoch 2
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_model", crash_in_epoch_two)
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(interrupted, epochs=2), train_docs, dev_docs)
+    state = json.loads((interrupted / LAST_DIR / STATE_FILE).read_text())
+    assert state["progression"]["epoch"] == 1 and not state["progression"]["completed"]
+    monkeypatch.setattr(train_module, "evaluate_model", real)
+
+    result = train(tiny_config(interrupted, epochs=2, resume=True), train_docs, dev_docs)
+    assert [entry["epoch"] for entry in _log(interrupted)] == [1, 2]
+    assert result.best_epoch in (1, 2)
+    # Optimizer, schedule and random states were restored: the resumed run ends where the straight one did.
+    straight_weights = load_file(tmp_path / "straight" / LAST_DIR / "model.safetensors")
+    resumed_weights = load_file(interrupted / LAST_DIR / "model.safetensors")
+    assert straight_weights.keys() == resumed_weights.keys()
+    for name, tensor in straight_weights.items():
+        assert (tensor == resumed_weights[name]).all(), name
+    assert _log(tmp_path / "straight")[1]["loss"] == pytest.approx(_log(interrupted)[1]["loss"])
+
+
+def test_resume_of_a_finished_run_returns_without_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    train_docs, dev_docs = tiny_corpus()
+    first = train(tiny_config(tmp_path, epochs=1), train_docs[:8], dev_docs[:2])
+
+    def no_loading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a finished run must not load a model again")
+
+    monkeypatch.setattr(train_module, "load_checkpoint", no_loading)
+    again = train(tiny_config(tmp_path, epochs=1, resume=True), train_docs[:8], dev_docs[:2])
+    assert (again.best_epoch, again.dev) == (first.best_epoch, first.dev)
+
+
+def test_resume_refuses_changed_settings(tmp_path: Path) -> None:
+    train_docs, dev_docs = tiny_corpus()
+    train(tiny_config(tmp_path, epochs=1, max_steps=1), train_docs[:8], dev_docs[:2])
+    with pytest.raises(ResumeError, match="learning_rate"):
+        train(tiny_config(tmp_path, epochs=1, max_steps=1, learning_rate=1e-3, resume=True),
+              train_docs[:8], dev_docs[:2])
+
+
+def test_dev_corpus_is_required(tmp_path: Path) -> None:
+    train_docs, _ = tiny_corpus()
+    with pytest.raises(ValueError, match="dev document"):
+        train(tiny_config(tmp_path), train_docs, [])
+
+
+def test_length_pooled_batches_group_similar_lengths_and_keep_every_example() -> None:
+    examples = [Example([0, *range(5, 5 + n), 2], [-100] * (n + 2), (1, 1 + n)) for n in range(1, 65)]
+    batches = epoch_batches(examples, 4, 0.0, random.Random(0), pool=4)
+    assert sorted(len(e.input_ids) for batch in batches for e in batch) == sorted(len(e.input_ids) for e in examples)
+    spread = max(max(len(e.input_ids) for e in b) - min(len(e.input_ids) for e in b) for b in batches)
+    unpooled = epoch_batches(examples, 4, 0.0, random.Random(0))
+    assert spread < max(max(len(e.input_ids) for e in b) - min(len(e.input_ids) for e in b) for b in unpooled)
+
+
+def test_slow_tokenizer_is_refused(tmp_path: Path) -> None:
+    from transformers import ByT5Tokenizer
+
+    ByT5Tokenizer().save_pretrained(tmp_path)  # a Python-only tokenizer: no character offsets
+    with pytest.raises(CheckpointError, match="not a fast"):
+        load_tokenizer(str(tmp_path))
+
+
+def test_directory_without_a_tokenizer_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no usable tokenizer"):
+        load_tokenizer(str(tmp_path))
+
+
+def test_progress_falls_back_to_a_counter_without_tqdm(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from model_export.progress import Progress
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    bar = Progress(range(3), total=3, description="epoch 1/1")
+    seen = []
+    for item in bar:
+        seen.append(item)
+        bar.note(loss=0.5)
+    assert seen == [0, 1, 2]
+    assert "epoch 1/1: 3/3 loss=0.5" in capsys.readouterr().err
