@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -66,6 +67,8 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
     warm = min(batches, key=lambda batch: batch[0].size)
     runtime.run(*warm)
     deadline = time.monotonic() + plan["duration_s"]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before, wall_before = usage.ru_utime + usage.ru_stime, time.perf_counter()
     real = padded = rows = 0
     seconds = 0.0
     done = 0
@@ -79,6 +82,8 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
         done += 1
         if time.monotonic() >= deadline:
             break
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s, wall_s = usage.ru_utime + usage.ru_stime - cpu_before, time.perf_counter() - wall_before
     total_real = sum(len(window) for window in windows)
     return {
         "variant": runtime.variant,
@@ -92,6 +97,8 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
         "real_tokens": real,
         "padded_tokens": padded,
         "real_tokens_per_s": real / seconds,
+        "cpu_cores": cpu_s / wall_s,
+        "real_tokens_per_cpu_s": real / cpu_s,
         "padding_overhead": padded / real - 1,
         "model_tokens_per_note": total_real / len(documents),
         "doc_tokens_per_note": sum(document.token_count for document in documents) / len(documents),

@@ -169,6 +169,7 @@ def plots(stored: dict[str, Any], output: Path, suffix: str) -> list[str]:
         if base:
             ax.axhline(base["model_tokens_per_s"], color="tab:red", linestyle="-.", label="naive fp32 (1 at a time)")
         ax.set_xscale("log", base=2)
+        ax.set_xticks([1, 8, 32, 64], labels=["1", "8", "32", "64"])
         ax.set_yscale("log")
         ax.set_xlabel("concurrent clients (one note per request)")
         ax.set_ylabel("model tokens/s (unpadded)")
@@ -193,6 +194,7 @@ def plots(stored: dict[str, Any], output: Path, suffix: str) -> list[str]:
         if base and base.get("latency_p50_s"):
             ax.scatter([1], [base["latency_p50_s"]], color="tab:red", marker="x", label="naive p50", zorder=5)
         ax.set_xscale("log", base=2)
+        ax.set_xticks([1, 8, 32, 64], labels=["1", "8", "32", "64"])
         ax.set_yscale("log")
         ax.set_xlabel("concurrent clients")
         ax.set_ylabel("latency per note request (s)")
