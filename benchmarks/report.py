@@ -133,6 +133,13 @@ def detail_tables(record: dict[str, Any]) -> list[str]:
     lines += ["", "Server memory: " + "; ".join(
         f"{name}: {_gb(m.get('ready_rss_bytes'))} when ready, peak {_gb(m.get('peak_rss_bytes'))}"
         for name, m in memory.items()) + ".", ""]
+    for variant, levels in record["clinx"].items():
+        spy = levels.get("c32", {}).get("py_spy")
+        if spy and spy.get("main_thread_busy_share") is not None:
+            leaves = ", ".join(f"{leaf} ({count})" for leaf, count in spy["main_thread_top_leaves"][:5])
+            lines += [f"py-spy at 32 clients ({variant}, {spy['samples']} samples over all threads): the event-loop "
+                      f"thread was busy in {spy['main_thread_busy_share']:.1%} of its samples; busiest frames: "
+                      f"{leaves}.", ""]
     for variant, half in record["half_load"].items():
         lines += [f"Half load ({variant}): Poisson arrivals at {half['rate_notes_per_s']:.3f} notes/s (half of "
                   f"{half['saturation_notes_per_s']:.3f}), {half['n']} answered; latency / lone latency of the same "
@@ -314,6 +321,13 @@ def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -
         "when few requests complete in its window; notes/s = model tokens/s / model tokens per note of the "
         "workload. Padding overhead = Δ`clinx_padded_tokens_total` / Δ`clinx_real_tokens_total` - 1. Server "
         "CPU from `/proc/<pid>/stat` (utime + stime, all threads), peak RSS from `VmHWM`.",
+        "- **Shared machine**: other jobs ran during these measurements (see the load averages; Linux "
+        "autogroups give a nice-19 job of another session the same share as ours), so each contender got a "
+        "varying part of the cores: the *server CPU* column says how many cores the server process actually "
+        "used. Throughput targets are therefore also given per CPU-second of the measured process (server, "
+        "ceiling process, naive server), which compares the software rather than the share it got. "
+        "*Model busy* = inference seconds of the batches finished in the window / window length (above 100% "
+        "when a long batch started before the window). *Event loop CPU* = CPU of the server's main thread.",
         "- **Latency**: per request, client side, over requests that finished after the warm-up; `n` says how "
         "many (few at high concurrency on the big models: their windows are bounded).",
         "- **Half load**: open-loop Poisson arrivals at half the saturated notes/s, on the notes whose lone "
