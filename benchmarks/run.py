@@ -168,6 +168,31 @@ def workload(name: str, bundle: Path, checkpoint: Path, count: int, quick: bool)
     }
 
 
+def machine_limits(machine: dict[str, Any], flops: dict[str, float]) -> dict[str, float]:
+    """Model tokens/s the measured matrix rates allow, per variant."""
+    limits = {"fp32": machine["fp32_gflops"] * 1e9 / flops["total"]}
+    if "ort_int8_gops" in machine:  # CPU: linear layers at the int8 rate, attention stays fp32
+        limits["int8"] = 1 / (flops["linear"] / (machine["ort_int8_gops"] * 1e9)
+                              + flops["attention"] / (machine["fp32_gflops"] * 1e9))
+    if "fp16_gflops" in machine:  # GPU: the fp16 tensor-core rate for the whole graph
+        limits["fp16"] = machine["fp16_gflops"] * 1e9 / flops["total"]
+    return limits
+
+
+def best_machine(stored: dict[str, Any], machine: dict[str, Any] | None) -> dict[str, Any]:
+    """The highest rates measured on this machine over all runs: other jobs only ever lower them."""
+    best = dict(stored.get("machine_best") or machine or {})
+    for key, value in (machine or {}).items():
+        if key.endswith(("_gflops", "_gops")) and value > best.get(key, 0):
+            best[key] = value
+    stored["machine_best"] = best
+    for record in stored.get("models", {}).values():
+        if best.get("fp32_gflops"):
+            record["machine_limit_model_tokens_per_s"] = machine_limits(
+                best, record["flops_per_token"]["clinx_windows"])
+    return best
+
+
 def flops_per_token(checkpoint: Path, attended: float) -> dict[str, float]:
     """Multiply-adds x 2 per token: the linear layers (2 x their weights) plus attention (QK^T and AV)."""
     config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
@@ -433,12 +458,7 @@ def measure_model(name: str, args: argparse.Namespace, machine: dict[str, Any], 
              summary["context_amplification"], loadavg())
     clinx_flops = flops_per_token(model.checkpoint, summary["window_length_token_weighted"])
     naive_flops = flops_per_token(model.checkpoint, summary["naive_window_length_token_weighted"])
-    limits = {"fp32": machine["fp32_gflops"] * 1e9 / clinx_flops["total"]}
-    if "ort_int8_gops" in machine:  # CPU: linear layers at the int8 rate, attention stays fp32
-        limits["int8"] = 1 / (clinx_flops["linear"] / (machine["ort_int8_gops"] * 1e9)
-                              + clinx_flops["attention"] / (machine["fp32_gflops"] * 1e9))
-    if "fp16_gflops" in machine:  # GPU: the fp16 tensor-core rate for the whole graph
-        limits["fp16"] = machine["fp16_gflops"] * 1e9 / clinx_flops["total"]
+    limits = machine_limits(machine, clinx_flops)
     record: dict[str, Any] = {
         "model": name, "description": model.description, "quick": args.quick, "threads": args.threads,
         "device": args.device, "reduced_variant": REDUCED[args.device],
@@ -696,6 +716,7 @@ def main() -> int:
     if results_path.is_file():
         stored = json.loads(results_path.read_text(encoding="utf-8"))
     if args.report_only:
+        best_machine(stored, stored.get("environment", {}).get("machine"))
         for record in stored.get("models", {}).values():
             record["targets"] = targets(record)
         results_path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
@@ -718,6 +739,7 @@ def main() -> int:
                 if previous and set(args.parts) != {"ceiling", "clinx", "baseline"}:
                     record = merge(previous, record, args.parts)
                 stored["models"][name] = record
+                best_machine(stored, machine)
                 results_path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
                 for target in record["targets"]:
                     log.info("TARGET %s: %s -> %s", target["target"], target["display"],
