@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.text.encode import SpecialTokens
+from app.text.encode import DocumentEncoder, SpecialTokens
 from app.text.labels import bioes_tags
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
-from app.text.windows import max_window_length
+from app.text.windows import WindowGeometry
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -78,6 +78,7 @@ class Manifest(_Strict):
     max_length: int = Field(gt=2)
     chunk_subwords: int = Field(gt=0)
     context_subwords: int = Field(ge=0)
+    pack_sentences: bool = False
     segmenter: Segmenter
     tokenizer: FileEntry
     special_tokens: dict[Literal["cls_id", "sep_id", "pad_id"], int]
@@ -93,7 +94,7 @@ class Manifest(_Strict):
     def _consistent(self) -> Manifest:
         if self.tags != bioes_tags(self.entity_types):
             raise ValueError("field tags: not the BIOES tag list of entity_types (O, then B/I/E/S per sorted type)")
-        if max_window_length(self.chunk_subwords, self.context_subwords) > self.max_length:
+        if self.geometry.max_length > self.max_length:
             raise ValueError("field max_length: smaller than chunk_subwords + 2 * context_subwords + 2")
         missing = {"cls_id", "sep_id", "pad_id"} - set(self.special_tokens)
         if missing:
@@ -102,6 +103,10 @@ class Manifest(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("field members: names must be unique")
         return self
+
+    @property
+    def geometry(self) -> WindowGeometry:
+        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences)
 
     @property
     def special(self) -> SpecialTokens:
@@ -193,3 +198,8 @@ def verify_bundle(root: Path, precisions: set[str] | None = None) -> Manifest:
             if precisions is None or precision in precisions:
                 verify_variant(root, variant)
     return manifest
+
+
+def bundle_encoder(root: Path, manifest: Manifest) -> DocumentEncoder:
+    """The bundle's tokenizer (checksum verified) with the window geometry its model was trained on."""
+    return DocumentEncoder.from_file(verify_file(root, manifest.tokenizer), manifest.special, manifest.geometry)

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bundle import bundle_digest, read_manifest, verify_file
+from app.bundle import bundle_digest, bundle_encoder, read_manifest
 from app.engine.batcher import Batcher
 from app.engine.pipeline import ModelIdentity, Pipeline
 from app.engine.runtime import Runtime
 from app.metrics import Metrics, ModelObserver
 from app.settings import Settings
-from app.text.encode import DocumentEncoder
 
 log = logging.getLogger("clinx.server")
 
@@ -33,12 +32,7 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
             f"max_batch_tokens {settings.max_batch_tokens} is smaller than the bundle's max_length "
             f"{manifest.max_length}: no window would fit in a batch"
         )
-    encoder = DocumentEncoder.from_file(
-        verify_file(root, manifest.tokenizer),
-        manifest.special,
-        chunk_subwords=manifest.chunk_subwords,
-        context_subwords=manifest.context_subwords,
-    )
+    encoder = bundle_encoder(root, manifest)
     runtime = Runtime(
         root,
         manifest,

@@ -87,25 +87,18 @@ def ensure(name: str, root: Path = DEFAULT_CACHE, *, fp16: bool = False) -> Benc
 
 def _train_demo(checkpoint: Path) -> None:
     """What ``model_export.demo.build_demo_bundle`` trains, with the checkpoint kept."""
-    from model_export.demo import minilm_path
-    from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
-    from model_export.train import TrainConfig, train
+    from model_export.demo import train_demo_model
 
-    documents, seed = 300, 13
-    train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
-    config = TrainConfig(base_model=str(minilm_path()), output_dir=checkpoint, epochs=1, learning_rate=1.5e-4,
-                         batch_size=16, seed=seed, device="cpu",
-                         corpus={"name": "clinx synthetic demo corpus", "seed": seed, "documents": documents})
-    train(config, train_docs, dev_docs)
+    train_demo_model(checkpoint)
 
 
 def _random_checkpoint(checkpoint: Path, shape: str) -> None:
     """Base encoder from ``synthetic.build_random_xlmr``, then a 13-tag BIOES head, saved like a trained one."""
-    import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, XLMRobertaModel
+    from transformers import XLMRobertaModel
 
     from app.text.labels import bioes_tags
-    from model_export.synthetic import build_random_xlmr
+    from app.text.windows import WindowGeometry
+    from model_export.synthetic import build_random_tagger, build_random_xlmr
 
     base = checkpoint.parent / "base"
     shutil.rmtree(base, ignore_errors=True)
@@ -116,23 +109,9 @@ def _random_checkpoint(checkpoint: Path, shape: str) -> None:
     encoder.resize_token_embeddings(XLMR_VOCAB, mean_resizing=False)
     encoder.save_pretrained(base)
     del encoder
-    tags = bioes_tags(ENTITY_TYPES)
-    torch.manual_seed(0)
-    model = AutoModelForTokenClassification.from_pretrained(
-        base, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id={tag: i for i, tag in enumerate(tags)})
-    checkpoint.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(checkpoint)
-    AutoTokenizer.from_pretrained(base).save_pretrained(checkpoint)
-    record = {
-        "tags": tags,
-        "chunk_subwords": CHUNK_SUBWORDS,
-        "context_subwords": CONTEXT_SUBWORDS,
-        "best_epoch": 0,
-        "dev": {},
-        "config": {"base_model": str(base), "shape": shape, "seed": 0},
-        "corpus": {"name": "none (random weights, benchmark only)"},
-    }
-    (checkpoint / "clinx_training.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    # the geometry a hospital's model gets from `clinx train --pack-sentences` (the demo's too)
+    build_random_tagger(base, checkpoint, bioes_tags(ENTITY_TYPES),
+                        WindowGeometry(CHUNK_SUBWORDS, CONTEXT_SUBWORDS, pack_sentences=True), seed=0)
     shutil.rmtree(base)
 
 

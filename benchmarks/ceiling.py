@@ -55,9 +55,7 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
 
     bundle = Path(plan["bundle"])
     manifest = verify_bundle(bundle, {plan["variant"]})
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
     documents = encoder.encode_many(plan["texts"])
     windows = [encoder.input_ids(document, window) for document in documents for window in document.windows]
     batches = length_sorted_batches(windows, plan["max_batch_tokens"], manifest.special.pad_id)

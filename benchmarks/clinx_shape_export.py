@@ -38,6 +38,7 @@ def build_checkpoint(work: Path) -> Path:
     from transformers import XLMRobertaModel
 
     from app.text.labels import bioes_tags
+    from app.text.windows import WindowGeometry
     from model_export.sample_text import SAMPLE_NOTES
     from model_export.synthetic import build_random_tagger, build_random_xlmr
 
@@ -46,8 +47,8 @@ def build_checkpoint(work: Path) -> Path:
     encoder.resize_token_embeddings(CLINX_VOCAB)
     encoder.save_pretrained(base)
     del encoder
-    return build_random_tagger(base, work / "checkpoint", bioes_tags(ENTITY_TYPES), chunk_subwords=300,
-                               context_subwords=100)
+    return build_random_tagger(base, work / "checkpoint", bioes_tags(ENTITY_TYPES),
+                               WindowGeometry(300, 100))
 
 
 def main() -> int:

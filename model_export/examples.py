@@ -11,7 +11,7 @@ from tokenizers import Tokenizer
 from app.text.encode import DocumentEncoder, EncodedDocument, SpecialTokens
 from app.text.labels import encode_tags
 from app.text.types import Document
-from app.text.windows import Window
+from app.text.windows import Window, WindowGeometry
 
 IGNORE = -100  # label of positions the loss skips: special tokens, context, blank subwords
 
@@ -32,9 +32,8 @@ class Example:
         return Example(ids, labels, (1, 1 + end - begin))
 
 
-def make_encoder(tokenizer: Tokenizer, special: SpecialTokens, chunk_subwords: int, context_subwords: int
-                 ) -> DocumentEncoder:
-    return DocumentEncoder(tokenizer, special, chunk_subwords=chunk_subwords, context_subwords=context_subwords)
+def make_encoder(tokenizer: Tokenizer, special: SpecialTokens, geometry: WindowGeometry) -> DocumentEncoder:
+    return DocumentEncoder(tokenizer, special, geometry)
 
 
 def document_examples(encoder: DocumentEncoder, encoded: EncodedDocument, document: Document,

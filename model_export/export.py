@@ -26,7 +26,7 @@ from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
 from app.text.types import Document
-from app.text.windows import max_window_length
+from app.text.windows import WindowGeometry
 from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
 from model_export.ensemble import VOTE_RULE
 from model_export.evaluate import predict_spans, torch_logits_fn
@@ -126,7 +126,7 @@ def export_bundle(config: ExportConfig) -> Manifest:
     """Export, verify and write the bundle; raise ExportError (and write nothing) on failure."""
     started = time.monotonic()
     checkpoints = read_checkpoints(config.checkpoint)
-    tags, chunk, context = _geometry(checkpoints[0].record)
+    tags, geometry = _geometry(checkpoints[0].record)
     documents = _verification_documents(config)
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".clinx-export-", dir=config.output_dir.parent))
@@ -139,10 +139,10 @@ def export_bundle(config: ExportConfig) -> Manifest:
             model.float().eval()
             if [model.config.id2label[i] for i in range(model.config.num_labels)] != tags:
                 raise ExportError(f"{checkpoint.path}: config.json id2label disagrees with {TRAINING_FILE} tags")
-            _check_positions(model.config, max_window_length(chunk, context))
+            _check_positions(model.config, geometry.max_length)
             if encoder is None:
                 tokenizer_json = tokenizer.backend_tokenizer.to_str()
-                encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), chunk, context)
+                encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), geometry)
                 encoder.tokenizer.save(str(staging / "tokenizer.json"))
             elif tokenizer.backend_tokenizer.to_str() != tokenizer_json:
                 raise ExportError(f"{checkpoint.path}: tokenizer differs from {checkpoints[0].name}'s")
@@ -281,7 +281,7 @@ def _fp32_parity(path: Path, reference: MemoLogits, expected: Predictions, encod
 def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Path, encoder: DocumentEncoder,
               exports: dict[str, _MemberExport], figures: dict[str, Any], scores: dict[str, Any],
               documents: int) -> Manifest:
-    tags, chunk, context = _geometry(checkpoints[0].record)
+    tags = list(checkpoints[0].record["tags"])
     special = encoder.special
     ensemble = len(checkpoints) > 1
     trained = {c.name: {"corpus": c.record.get("corpus", {}), "config": c.record.get("config", {})}
@@ -304,9 +304,8 @@ def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Pat
         "label_scheme": "BIOES",
         "tags": tags,
         "entity_types": entity_types_of(tags),
-        "max_length": max_window_length(chunk, context),
-        "chunk_subwords": chunk,
-        "context_subwords": context,
+        "max_length": encoder.geometry.max_length,
+        **encoder.geometry.as_record(),
         "segmenter": {"name": SEGMENTER_NAME, "version": SEGMENTER_VERSION},
         "tokenizer": file_entry(staging, "tokenizer.json"),
         "special_tokens": {"cls_id": special.cls_id, "sep_id": special.sep_id, "pad_id": special.pad_id},
@@ -362,8 +361,8 @@ def _training(directory: Path) -> dict[str, Any]:
     return _json(path)
 
 
-def _geometry(record: dict[str, Any]) -> tuple[list[str], int, int]:
-    return list(record["tags"]), int(record["chunk_subwords"]), int(record["context_subwords"])
+def _geometry(record: dict[str, Any]) -> tuple[list[str], WindowGeometry]:
+    return list(record["tags"]), WindowGeometry.from_record(record)
 
 
 def _variant(root: Path, path: Path, precision: str, optimization: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def window_probabilities(
             mask[row, : len(input_ids)] = 1
         member_logits = logits_fn(ids, mask)
         for row, (doc_index, window_index, _, (begin, finish)) in enumerate(batch):
-            results[doc_index][window_index] = np.stack([softmax(logits[row, begin:finish]) for logits in member_logits])
+            results[doc_index][window_index] = np.stack(
+                [softmax(logits[row, begin:finish]) for logits in member_logits])
         start = end
     return results
 
@@ -55,5 +56,5 @@ def predict_entities(
     probabilities = window_probabilities(encoder, documents, logits_fn)
     return [
         document_entities(document.text, document.offsets, document.anchors, windows, tags)
-        for document, windows in zip(documents, probabilities)
+        for document, windows in zip(documents, probabilities, strict=True)
     ]

@@ -97,12 +97,14 @@ class Scores:
 
         def row(name: str, strict: Counts, lenient: Counts) -> str:
             cells = [
-                f"{c.precision:6.4f} {c.recall:6.4f} {c.f1:6.4f} {c.tp:>6} {c.fp:>6} {c.fn:>6}" for c in (strict, lenient)
+                f"{c.precision:6.4f} {c.recall:6.4f} {c.f1:6.4f} {c.tp:>6} {c.fp:>6} {c.fn:>6}"
+                for c in (strict, lenient)
             ]
             return f"{name:<{width}}  {cells[0]}  {cells[1]}"
 
         for label in labels:
-            lines.append(row(label, self.strict.per_type.get(label, Counts()), self.lenient.per_type.get(label, Counts())))
+            strict, lenient = self.strict.per_type.get(label, Counts()), self.lenient.per_type.get(label, Counts())
+            lines.append(row(label, strict, lenient))
         lines.append("-" * len(lines[1]))
         lines.append(row("micro", self.strict, self.lenient))
         return "\n".join(lines)

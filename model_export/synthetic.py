@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from app.text.windows import WindowGeometry
+
 SHAPES: dict[str, dict[str, int]] = {
     "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
@@ -40,17 +42,21 @@ def build_random_xlmr(output: Path, texts: Iterable[str], *, shape: str = "tiny"
                       seed: int = 0) -> Path:
     """Write a base-model directory (config, random weights, fast tokenizer) to ``output``."""
     import torch
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+    import transformers
+    from transformers import XLMRobertaConfig, XLMRobertaModel
 
     tokenizer = train_unigram_tokenizer(texts, vocab_size)
-    fast = XLMRobertaTokenizerFast(
+    # transformers 5 names the fast class XLMRobertaTokenizer; 4.x kept the Fast suffix
+    fast_class: Any = getattr(transformers, "XLMRobertaTokenizerFast", None) or transformers.XLMRobertaTokenizer
+    fast = fast_class(
         tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
         unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
     )
     torch.manual_seed(seed)
+    dimensions: dict[str, Any] = dict(SHAPES[shape])
     config = XLMRobertaConfig(
         vocab_size=tokenizer.get_vocab_size(), max_position_embeddings=514, pad_token_id=1, bos_token_id=0,
-        eos_token_id=2, type_vocab_size=1, **SHAPES[shape],
+        eos_token_id=2, type_vocab_size=1, **dimensions,
     )
     output.mkdir(parents=True, exist_ok=True)
     XLMRobertaModel(config).save_pretrained(output)
@@ -58,8 +64,8 @@ def build_random_xlmr(output: Path, texts: Iterable[str], *, shape: str = "tiny"
     return output
 
 
-def build_random_tagger(base: Path, output: Path, tags: list[str], *, chunk_subwords: int, context_subwords: int,
-                        seed: int = 0) -> Path:
+def build_random_tagger(base: Path, output: Path, tags: list[str], geometry: WindowGeometry, *, seed: int = 0
+                        ) -> Path:
     """A token-classification checkpoint straight from a base directory: random head, no training.
 
     Export only needs what ``clinx train`` leaves (HF directory + ``clinx_training.json``), so
@@ -77,7 +83,7 @@ def build_random_tagger(base: Path, output: Path, tags: list[str], *, chunk_subw
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output)
     AutoTokenizer.from_pretrained(base).save_pretrained(output)
-    record = {"tags": tags, "chunk_subwords": chunk_subwords, "context_subwords": context_subwords, "best_epoch": 0,
+    record = {"tags": tags, **geometry.as_record(), "best_epoch": 0,
               "dev": {}, "config": {"base_model": str(base), "seed": seed}, "corpus": {"name": "none (random weights)"}}
     (output / "clinx_training.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return output

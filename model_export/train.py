@@ -23,6 +23,7 @@ import torch
 
 from app.text.labels import bioes_tags
 from app.text.types import Document
+from app.text.windows import WindowGeometry
 from model_export.checkpoints import (
     LAST_DIR,
     TRAINING_FILE,
@@ -43,7 +44,8 @@ log = logging.getLogger("clinx.train")
 LOG_FILE = "train_log.jsonl"
 # Settings that fix the data and the schedule: a resumed run must share them with the saved one.
 RESUME_KEYS = ("base_model", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay",
-               "chunk_subwords", "context_subwords", "context_dropout", "seed", "max_steps", "length_pool")
+               "chunk_subwords", "context_subwords", "pack_sentences", "context_dropout", "seed", "max_steps",
+               "length_pool")
 
 
 @dataclass
@@ -59,6 +61,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     chunk_subwords: int = 300
     context_subwords: int = 100
+    pack_sentences: bool = False  # CLIN-X: one sentence per window; True packs sentences (see app.text.windows)
     context_dropout: float = 0.5
     seed: int = 42
     device: str = "auto"
@@ -67,6 +70,10 @@ class TrainConfig:
     resume: bool = False
     progress: bool = False
     corpus: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def geometry(self) -> WindowGeometry:
+        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences)
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -154,7 +161,8 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
                "train_documents": len(train_docs), "dev_documents": len(dev_docs)}
     progression = Progression()
     if saved is not None:
-        check_resumable(saved[0]["settings"], current)
+        # runs saved before sentence packing existed used CLIN-X's one sentence per window
+        check_resumable({"pack_sentences": False, **saved[0]["settings"]}, current)
         progression = Progression(**saved[0]["progression"])
         if progression.completed:
             log.info("%s: training had finished; nothing to resume", config.output_dir)
@@ -166,7 +174,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
         raise CheckpointError(f"{last}: the saved model's labels differ from this run's tags")
     model.to(device)
     special = special_tokens(tokenizer)
-    encoder = make_encoder(tokenizer.backend_tokenizer, special, config.chunk_subwords, config.context_subwords)
+    encoder = make_encoder(tokenizer.backend_tokenizer, special, config.geometry)
     examples = build_examples(encoder, train_docs, tags)
     batch_rng = random.Random(config.seed)
     total_steps = math.ceil(len(examples) / config.batch_size) * config.epochs
@@ -266,8 +274,7 @@ def save_checkpoint(model: Any, tokenizer: Any, config: TrainConfig, tags: Seque
     tokenizer.save_pretrained(config.output_dir)
     record = {
         "tags": list(tags),
-        "chunk_subwords": config.chunk_subwords,
-        "context_subwords": config.context_subwords,
+        **config.geometry.as_record(),
         "best_epoch": progression.best_epoch,
         "dev": progression.best_dev,
         "config": config.settings(),

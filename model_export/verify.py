@@ -171,9 +171,7 @@ class VariantCheck:
 def verify_bundle_files(root: Path) -> tuple[Manifest, list[VariantCheck]]:
     """Checksums, opsets, I/O contract and a real window through every variant; BundleError on any defect."""
     manifest = verify_bundle(root)
-    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special, manifest.geometry)
     ids, mask = _sample_batch(encoder)
     checks: list[VariantCheck] = []
     for member in manifest.members:

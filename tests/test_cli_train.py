@@ -52,9 +52,10 @@ def test_train_on_brat_with_collapsed_labels_then_evaluate(tmp_path: Path, capsy
     output = tmp_path / "model"
     code = commands.train(["--base-model", str(tiny_base()), "--train", str(train_dir), "--dev", str(dev_dir),
                            "--output", str(output), "--format", "brat", "--collapse-labels", "Concept",
-                           "--epochs", "1", *TINY])
+                           "--epochs", "1", "--pack-sentences", *TINY])
     assert code == 0
     record = json.loads((output / TRAINING_FILE).read_text())
+    assert record["pack_sentences"] is True and record["config"]["pack_sentences"] is True
     assert record["tags"] == ["O", "B-Concept", "I-Concept", "E-Concept", "S-Concept"]
     assert record["corpus"]["format"] == "brat" and record["corpus"]["collapse_labels"] == "Concept"
     assert (output / "train_log.jsonl").is_file()

@@ -76,7 +76,7 @@ def test_overlaps_resolved_to_the_longest(tmp_path: Path) -> None:
 def test_missing_ann_is_reported_and_skippable(tmp_path: Path) -> None:
     _pair(tmp_path, "doc1", "")
     (tmp_path / "doc2.txt").write_text("lonely", encoding="utf-8")
-    with pytest.raises(CorpusError, match="doc2.txt: malformed: no .ann file beside it"):
+    with pytest.raises(CorpusError, match=r"doc2\.txt: malformed: no \.ann file beside it"):
         read_brat(tmp_path)
     report = read_brat(tmp_path, on_error="skip")
     assert [d.id for d in report.documents] == ["doc1"] and report.dropped_documents == 1

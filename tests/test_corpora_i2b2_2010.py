@@ -99,5 +99,5 @@ def test_every_error_kind_is_located_and_leaks_no_text(tmp_path: Path) -> None:
 
 def test_missing_con_file(tmp_path: Path) -> None:
     (tmp_path / "lonely.txt").write_text(TEXT, encoding="utf-8")
-    with pytest.raises(CorpusError, match="lonely.txt: malformed: no .con file found"):
+    with pytest.raises(CorpusError, match=r"lonely\.txt: malformed: no \.con file found"):
         read_i2b2_2010(tmp_path)

@@ -15,7 +15,7 @@ from app.text.decode import FloatArray, decode_entities, document_entities, soft
 from app.text.labels import bioes_tags
 from app.text.segment import split_sentences
 from app.text.types import Entity
-from app.text.windows import build_windows, token_anchors
+from app.text.windows import WindowGeometry, build_windows, token_anchors
 from tests.text_support import texts, token_offsets, unigram_tokenizer
 
 TAGS = bioes_tags(["problem", "test", "treatment"])
@@ -267,7 +267,7 @@ def test_decoded_entities_are_ordered_disjoint_trimmed(text: str, data: st.DataO
 def test_document_entities_joins_the_windows(text: str, members: int, chunk: int, context: int, seed: int) -> None:
     _, offsets = token_offsets(unigram_tokenizer(), text)
     anchors = token_anchors(text, offsets)
-    windows = build_windows(anchors, split_sentences(text), chunk_subwords=chunk, context_subwords=context)
+    windows = build_windows(anchors, split_sentences(text), WindowGeometry(chunk, context))
     rng = np.random.default_rng(seed)
     logits = rng.normal(0.0, 3.0, size=(members, len(offsets), len(TAGS))).astype(np.float32)
     logits[:, :, 0] += 2.0  # mostly O, as a real model

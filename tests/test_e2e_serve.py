@@ -28,7 +28,7 @@ def test_mtsamples_notes_end_to_end(tiny_server: ServerProcess, tiny_bundle: Pat
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     labels = set(manifest["entity_types"])
     notes = sorted(mtsamples, key=lambda note: len(note["text"]))
-    chosen = notes[:: max(1, len(notes) // 24)] + [notes[-1]]  # short to longest (~12,600 chars)
+    chosen = [*notes[:: max(1, len(notes) // 24)], notes[-1]]  # short to longest (~12,600 chars)
     total_entities = 0
     with httpx.Client(base_url=tiny_server.url, timeout=120) as client:
         for start in range(0, len(chosen), 8):

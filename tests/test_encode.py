@@ -12,7 +12,7 @@ from tokenizers import Tokenizer
 
 from app.text.encode import DocumentEncoder, EncodedDocument, SpecialTokens
 from app.text.segment import split_sentences
-from app.text.windows import build_windows, max_window_length, token_anchors
+from app.text.windows import WindowGeometry, build_windows, max_window_length, token_anchors
 from tests.text_support import minilm_tokenizer, plain_text, texts, unigram_tokenizer
 
 UNIGRAM_SPECIAL = SpecialTokens(cls_id=0, sep_id=2, pad_id=1)
@@ -39,9 +39,7 @@ def check_document(document: EncodedDocument, plain: Tokenizer) -> None:
     for start, end in document.offsets:
         assert 0 <= previous_start <= start <= end <= len(text)
         previous_start = start
-    assert document.windows == build_windows(
-        document.anchors, split_sentences(text), chunk_subwords=CHUNK, context_subwords=CONTEXT
-    )
+    assert document.windows == build_windows(document.anchors, split_sentences(text), WindowGeometry(CHUNK, CONTEXT))
     position = 0
     for window in document.windows:
         assert window.centre_start == position
@@ -69,7 +67,7 @@ def write_with_truncation_and_padding(tokenizer: Tokenizer, path: Path) -> Path:
 def test_stored_truncation_and_padding_are_switched_off(tmp_path: Path) -> None:
     path = write_with_truncation_and_padding(unigram_tokenizer(), tmp_path / "tokenizer.json")
     assert len(Tokenizer.from_file(str(path)).encode(LONG_TEXT).ids) == 16  # what the file alone would do
-    encoder = DocumentEncoder.from_file(path, UNIGRAM_SPECIAL, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder.from_file(path, UNIGRAM_SPECIAL, WindowGeometry(CHUNK, CONTEXT))
     assert len(LONG_TEXT) > 2_000
     document = encoder.encode(LONG_TEXT)
     plain = plain_copy(unigram_tokenizer())
@@ -86,7 +84,7 @@ def test_minilm_tokenizer_with_truncation_128_and_padding() -> None:
     tokenizer = minilm_tokenizer()
     assert tokenizer.truncation is not None and tokenizer.truncation["max_length"] == 128
     assert tokenizer.padding is not None
-    encoder = DocumentEncoder(tokenizer, MINILM_SPECIAL, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(tokenizer, MINILM_SPECIAL, WindowGeometry(CHUNK, CONTEXT))
     document = encoder.encode(LONG_TEXT)
     check_document(document, plain_copy(minilm_tokenizer()))
     assert document.token_count > 128 * 4
@@ -103,7 +101,7 @@ def test_offsets_are_code_points_of_the_original_text(
     name: str, factory: Callable[[], Tokenizer], special: SpecialTokens
 ) -> None:
     text = "\U0001f600 Café naïve\r\nna\u0308ive 𝐀 ﬁne ① fever chest\r\n\u00a0\U0001f44d\U0001f3fd end"
-    encoder = DocumentEncoder(factory(), special, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(factory(), special, WindowGeometry(CHUNK, CONTEXT))
     document = encoder.encode(text)
     check_document(document, plain_copy(factory()))
     # words after astral characters and combining marks: their tokens start and end exactly where
@@ -121,7 +119,7 @@ def test_offsets_are_code_points_of_the_original_text(
     ("factory", "special"), [(unigram_tokenizer, UNIGRAM_SPECIAL), (minilm_tokenizer, MINILM_SPECIAL)]
 )
 def test_encode_property(factory: Callable[[], Tokenizer], special: SpecialTokens) -> None:
-    encoder = DocumentEncoder(factory(), special, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(factory(), special, WindowGeometry(CHUNK, CONTEXT))
     plain = plain_copy(factory())
 
     @settings(max_examples=100, deadline=None)
@@ -140,7 +138,7 @@ def test_encode_property(factory: Callable[[], Tokenizer], special: SpecialToken
 
 
 def test_every_non_blank_character_is_in_a_centre() -> None:
-    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, chunk_subwords=3, context_subwords=2)
+    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, WindowGeometry(3, 2))
 
     @settings(max_examples=100, deadline=None)
     @given(plain_text)
@@ -155,7 +153,7 @@ def test_every_non_blank_character_is_in_a_centre() -> None:
 
 
 def test_ascii_tokens_match_their_text() -> None:
-    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, WindowGeometry(CHUNK, CONTEXT))
     text = "Pt seen by Dr. Smith.\r\nDenies chest pain, fever (none)."
     document = encoder.encode(text)
     for token_id, (start, end) in zip(document.ids, document.offsets, strict=True):
@@ -166,7 +164,7 @@ def test_ascii_tokens_match_their_text() -> None:
 
 
 def test_empty_and_blank_documents() -> None:
-    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, WindowGeometry(CHUNK, CONTEXT))
     assert encoder.encode_many([]) == []
     empty = encoder.encode("")
     assert empty.ids == [] and empty.windows == [] and empty.token_count == 0
@@ -176,6 +174,6 @@ def test_empty_and_blank_documents() -> None:
 
 
 def test_encoder_token_ids_do_not_depend_on_the_batch() -> None:
-    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, chunk_subwords=CHUNK, context_subwords=CONTEXT)
+    encoder = DocumentEncoder(unigram_tokenizer(), UNIGRAM_SPECIAL, WindowGeometry(CHUNK, CONTEXT))
     batch = ["Pt seen.", "", LONG_TEXT[:500], "\U0001f600"]
     assert encoder.encode_many(batch) == [encoder.encode(text) for text in batch]

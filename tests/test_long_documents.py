@@ -11,9 +11,10 @@ import onnxruntime as ort
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.bundle import read_manifest
+from app.bundle import Manifest, bundle_encoder, read_manifest
 from app.text.decode import document_entities, softmax
 from app.text.encode import DocumentEncoder
+from app.text.windows import WindowGeometry
 from tests.support import ServerProcess
 
 FRAGMENTS = [
@@ -27,9 +28,7 @@ FRAGMENTS = [
 def offline_entities(bundle: Path, text: str) -> list[tuple[int, int, str]]:
     """Each window run alone (batch of one, no padding) through the fp32 model."""
     manifest = read_manifest(bundle)
-    encoder = DocumentEncoder.from_file(bundle / "tokenizer.json", manifest.special,
-                                        chunk_subwords=manifest.chunk_subwords,
-                                        context_subwords=manifest.context_subwords)
+    encoder = DocumentEncoder.from_file(bundle / "tokenizer.json", manifest.special, manifest.geometry)
     session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     document = encoder.encode(text)
     window_probs = []
@@ -74,4 +73,25 @@ def test_spans_equal_each_window_processed_alone(fp32_server: tuple[ServerProces
 
 def test_manifest_geometry_matches_the_tiny_bundle(tiny_bundle: Path) -> None:
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert (manifest["chunk_subwords"], manifest["context_subwords"]) == (24, 8)
+    assert (manifest["chunk_subwords"], manifest["context_subwords"], manifest["pack_sentences"]) == (24, 8, True)
+
+
+def test_served_windows_follow_the_bundle_geometry(tiny_server: ServerProcess, tiny_bundle: Path,
+                                                   mtsamples: list[dict[str, str]]) -> None:
+    """The server cuts windows as the bundle says; packing needs far fewer than one per sentence."""
+    text = mtsamples[0]["text"]
+    manifest = read_manifest(tiny_bundle)
+    packed = bundle_encoder(tiny_bundle, manifest).encode(text).windows
+    sentence_geometry = WindowGeometry(manifest.chunk_subwords, manifest.context_subwords)
+    per_sentence = DocumentEncoder.from_file(tiny_bundle / "tokenizer.json", manifest.special,
+                                             sentence_geometry).encode(text).windows
+    response = httpx.post(tiny_server.url + "/extract", json={"text": text}, timeout=60)
+    assert response.status_code == 200
+    assert response.json()["documents"][0]["stats"]["windows"] == len(packed) < len(per_sentence)
+
+
+def test_a_bundle_without_the_packing_field_uses_one_sentence_per_window(tiny_bundle: Path) -> None:
+    """Bundles written before packing existed keep CLIN-X's windows."""
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    del manifest["pack_sentences"]
+    assert Manifest.model_validate(manifest).geometry == WindowGeometry(24, 8, pack_sentences=False)

@@ -21,7 +21,8 @@ def figures(scores: Scores, criterion: str) -> tuple[int, int, int]:
 
 
 def test_empty_corpus_scores_zero_without_dividing_by_zero() -> None:
-    cases: list[tuple[dict[str, list[Span]], dict[str, list[Span]]]] = [({}, {}), ({"d": []}, {}), ({"d": []}, {"d": []})]
+    Corpus = dict[str, list[Span]]
+    cases: list[tuple[Corpus, Corpus]] = [({}, {}), ({"d": []}, {}), ({"d": []}, {"d": []})]
     for gold, predicted in cases:
         scores = score(gold, predicted)
         for f in (scores.strict, scores.lenient):

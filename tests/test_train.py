@@ -28,7 +28,7 @@ def test_training_writes_checkpoint_record_and_log() -> None:
         assert (checkpoint / name).is_file(), name
     record = json.loads((checkpoint / TRAINING_FILE).read_text())
     assert record["tags"][0] == "O" and "B-problem" in record["tags"]
-    assert (record["chunk_subwords"], record["context_subwords"]) == (24, 8)
+    assert (record["chunk_subwords"], record["context_subwords"], record["pack_sentences"]) == (24, 8, False)
     assert record["corpus"]["train_documents"] == 40 and record["corpus"]["dev_documents"] == 8
     log = _log(checkpoint)
     assert [entry["epoch"] for entry in log] == [1, 2, 3]

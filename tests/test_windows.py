@@ -15,10 +15,12 @@ from tokenizers import Tokenizer
 from app.text.segment import split_sentences
 from app.text.windows import (
     Window,
+    WindowGeometry,
     anchor,
     build_windows,
     centre_ranges,
     max_window_length,
+    pack_ranges,
     token_anchors,
     window_input_ids,
 )
@@ -121,7 +123,7 @@ def test_windows_on_synthetic_tokenizations(tokens: tuple[str, list[tuple[int, i
     chunk, context = shape
     anchors = token_anchors(text, offsets)
     sentences = split_sentences(text)
-    windows = build_windows(anchors, sentences, chunk_subwords=chunk, context_subwords=context)
+    windows = build_windows(anchors, sentences, WindowGeometry(chunk, context))
     check_tiling(windows, len(offsets), chunk, context)
     check_input_ids(list(range(1000, 1000 + len(offsets))), windows)
     assert [(w.centre_start, w.centre_end) for w in windows] == expected_centres(anchors, sentences, chunk)
@@ -144,9 +146,77 @@ def test_centres_tile_for_arbitrary_anchors(
         iterator = iter(present)
         anchors = [None if position is None else next(iterator) for position in anchors]
     chunk, context = shape
-    windows = build_windows(anchors, sentences, chunk_subwords=chunk, context_subwords=context)
+    windows = build_windows(anchors, sentences, WindowGeometry(chunk, context))
     check_tiling(windows, len(anchors), chunk, context)
     assert [(w.centre_start, w.centre_end) for w in windows] == centre_ranges(anchors, sentences, chunk)
+
+
+range_lists = st.lists(st.integers(1, 9), max_size=20).map(
+    lambda lengths: [(sum(lengths[:i]), sum(lengths[: i + 1])) for i in range(len(lengths))]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(range_lists, st.integers(1, 30))
+def test_packing_merges_whole_consecutive_ranges(ranges: list[tuple[int, int]], limit: int) -> None:
+    """Packed centres are unions of consecutive ranges, within the limit unless one range alone is
+    longer, and greedy: no centre could have taken the next range too."""
+    packed = pack_ranges(ranges, limit)
+    if not ranges:
+        assert packed == []
+        return
+    assert [start for start, _ in packed] == sorted({start for start, _ in packed})
+    edges = {edge for pair in ranges for edge in pair}
+    flattened = [edge for pair in packed for edge in pair]
+    assert set(flattened) <= edges
+    assert (packed[0][0], packed[-1][1]) == (ranges[0][0], ranges[-1][1])
+    for (_, end), (start, _) in pairwise(packed):
+        assert end == start
+    for index, (start, end) in enumerate(packed):
+        members = [pair for pair in ranges if start <= pair[0] and pair[1] <= end]
+        assert members[0][0] == start and members[-1][1] == end
+        assert end - start <= limit or len(members) == 1
+        if index + 1 < len(packed):
+            following = next(pair for pair in ranges if pair[0] == end)
+            assert following[1] - start > limit
+
+
+@settings(max_examples=200, deadline=None)
+@given(synthetic_tokens(), geometry)
+def test_packed_windows_tile_and_never_split_a_sentence_range(
+    tokens: tuple[str, list[tuple[int, int]]], shape: tuple[int, int]
+) -> None:
+    text, offsets = tokens
+    chunk, context = shape
+    anchors = token_anchors(text, offsets)
+    sentences = split_sentences(text)
+    packed = build_windows(anchors, sentences, WindowGeometry(chunk, context, pack_sentences=True))
+    check_tiling(packed, len(offsets), chunk, context)
+    check_input_ids(list(range(1000, 1000 + len(offsets))), packed)
+    unpacked = centre_ranges(anchors, sentences, chunk)
+    assert [(w.centre_start, w.centre_end) for w in packed] == pack_ranges(unpacked, chunk)
+    assert len(packed) <= len(unpacked)
+
+
+def test_packing_puts_short_sentences_in_one_centre() -> None:
+    text = "Pain. No fever. Seen today."
+    offsets = [(0, 4), (4, 5), (6, 8), (9, 14), (14, 15), (16, 20), (21, 26), (26, 27)]
+    anchors = token_anchors(text, offsets)
+    sentences = split_sentences(text)
+    assert len(centre_ranges(anchors, sentences, 300)) == 3
+    packed = build_windows(anchors, sentences, WindowGeometry(300, 100, pack_sentences=True))
+    assert [(w.centre_start, w.centre_end) for w in packed] == [(0, 8)]
+    assert [(w.centre_start, w.centre_end) for w in build_windows(
+        anchors, sentences, WindowGeometry(5, 0, pack_sentences=True))] == [(0, 5), (5, 8)]
+
+
+def test_geometry_round_trips_through_a_record_and_defaults_to_sentences() -> None:
+    geometry = WindowGeometry(300, 100, pack_sentences=True)
+    assert WindowGeometry.from_record(geometry.as_record()) == geometry
+    assert WindowGeometry.from_record({"chunk_subwords": 300, "context_subwords": 100}).pack_sentences is False
+    assert geometry.max_length == 502
+    with pytest.raises(ValueError, match="context_subwords"):
+        WindowGeometry(3, -1)
 
 
 @pytest.mark.parametrize("name", sorted(TOKENIZERS))
@@ -160,7 +230,7 @@ def test_windows_on_real_tokenizers(name: str) -> None:
         ids, offsets = token_offsets(tokenizer, text)
         anchors = token_anchors(text, offsets)
         sentences = split_sentences(text)
-        windows = build_windows(anchors, sentences, chunk_subwords=chunk, context_subwords=context)
+        windows = build_windows(anchors, sentences, WindowGeometry(chunk, context))
         check_tiling(windows, len(ids), chunk, context)
         check_input_ids(ids, windows)
         assert [(w.centre_start, w.centre_end) for w in windows] == expected_centres(anchors, sentences, chunk)
@@ -180,7 +250,7 @@ def test_every_character_lies_in_a_centre(name: str) -> None:
         _, offsets = token_offsets(tokenizer, text)
         sentences = split_sentences(text)
         anchors = token_anchors(text, offsets)
-        windows = build_windows(anchors, sentences, chunk_subwords=chunk, context_subwords=2)
+        windows = build_windows(anchors, sentences, WindowGeometry(chunk, 2))
         covered: set[int] = set()
         for window in windows:
             covered.update(range(offsets[window.centre_start][0], offsets[window.centre_end - 1][1]))
@@ -221,7 +291,7 @@ def test_long_sentence_is_chunked_and_context_crosses_sentences() -> None:
     anchors = token_anchors(text, offsets)
     assert split_sentences(text) == [(0, 21), (22, 28)]
     assert len(anchors) == 9  # 7 words | 2 words
-    windows = build_windows(anchors, split_sentences(text), chunk_subwords=3, context_subwords=2)
+    windows = build_windows(anchors, split_sentences(text), WindowGeometry(3, 2))
     assert windows == [
         Window(0, 3, 0, 5),
         Window(3, 6, 1, 8),
@@ -233,14 +303,14 @@ def test_long_sentence_is_chunked_and_context_crosses_sentences() -> None:
 
 
 def test_zero_context_and_single_token() -> None:
-    windows = build_windows([0], [(0, 1)], chunk_subwords=1, context_subwords=0)
+    windows = build_windows([0], [(0, 1)], WindowGeometry(1, 0))
     assert windows == [Window(0, 1, 0, 1)]
     assert windows[0].length == 3
     assert windows[0].centre_positions == (1, 2)
 
 
 def test_empty_document_and_blank_only_tokens() -> None:
-    assert build_windows([], [], chunk_subwords=4, context_subwords=4) == []
+    assert build_windows([], [], WindowGeometry(4, 4)) == []
     assert centre_ranges([None, None, None], [], chunk_subwords=2) == [(0, 2), (2, 3)]
 
 
@@ -248,7 +318,7 @@ def test_chunk_must_be_positive() -> None:
     with pytest.raises(ValueError, match="chunk_subwords"):
         centre_ranges([0], [(0, 1)], chunk_subwords=0)
     with pytest.raises(ValueError, match="chunk_subwords"):
-        build_windows([0], [(0, 1)], chunk_subwords=-1, context_subwords=3)
+        build_windows([0], [(0, 1)], WindowGeometry(-1, 3))
 
 
 def test_max_window_length() -> None:

@@ -73,6 +73,7 @@ async def info(request: Request, state: ServerState = Depends(get_state)) -> dic
                 "max_length": manifest.max_length,
                 "chunk_subwords": manifest.chunk_subwords,
                 "context_subwords": manifest.context_subwords,
+                "pack_sentences": manifest.pack_sentences,
                 "evaluation": manifest.evaluation,
             }
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from app.text.segment import split_sentences
-from app.text.windows import Window, build_windows, token_anchors, window_input_ids
+from app.text.windows import Window, WindowGeometry, build_windows, token_anchors, window_input_ids
 
 
 @dataclass(frozen=True)
@@ -41,26 +41,16 @@ class EncodedDocument:
 class DocumentEncoder:
     """Encodes documents into windows with one bundle's tokenizer and window geometry."""
 
-    def __init__(
-        self, tokenizer: Tokenizer, special: SpecialTokens, *, chunk_subwords: int, context_subwords: int
-    ) -> None:
+    def __init__(self, tokenizer: Tokenizer, special: SpecialTokens, geometry: WindowGeometry) -> None:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         self.tokenizer = tokenizer
         self.special = special
-        self.chunk_subwords = chunk_subwords
-        self.context_subwords = context_subwords
+        self.geometry = geometry
 
     @classmethod
-    def from_file(
-        cls, path: Path, special: SpecialTokens, *, chunk_subwords: int, context_subwords: int
-    ) -> DocumentEncoder:
-        return cls(
-            Tokenizer.from_file(str(path)),
-            special,
-            chunk_subwords=chunk_subwords,
-            context_subwords=context_subwords,
-        )
+    def from_file(cls, path: Path, special: SpecialTokens, geometry: WindowGeometry) -> DocumentEncoder:
+        return cls(Tokenizer.from_file(str(path)), special, geometry)
 
     def encode(self, text: str) -> EncodedDocument:
         return self.encode_many([text])[0]
@@ -71,12 +61,7 @@ class DocumentEncoder:
         for text, encoding in zip(texts, encodings, strict=False):
             offsets = [(int(start), int(end)) for start, end in encoding.offsets]
             anchors = token_anchors(text, offsets)
-            windows = build_windows(
-                anchors,
-                split_sentences(text),
-                chunk_subwords=self.chunk_subwords,
-                context_subwords=self.context_subwords,
-            )
+            windows = build_windows(anchors, split_sentences(text), self.geometry)
             documents.append(EncodedDocument(text, list(encoding.ids), offsets, anchors, windows))
         return documents
 
