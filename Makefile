@@ -7,7 +7,7 @@ BUNDLE ?= models/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve demo test lint install-serve install-train install-dev clean
+.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ $(VENV)/.dev: pyproject.toml constraints.txt $(VENV)/.train
 	$(PIP) -e '.[serve,train,dev]'
 	touch $@
 
+$(VENV)/.bench: pyproject.toml constraints.txt $(VENV)/.train
+	$(PIP) -e '.[serve,train,bench]'
+	touch $@
+
 install-serve: $(VENV)/.serve
 install-train: $(VENV)/.train
 install-dev: $(VENV)/.dev
+install-bench: $(VENV)/.bench
 
 # The demo bundle is built once (about 3 minutes on 2 cores) and reused while it exists.
 $(BUNDLE)/manifest.json: | $(VENV)/.train
@@ -41,6 +46,11 @@ serve: $(VENV)/.serve $(BUNDLE)/manifest.json
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The benchmark harness (not part of the tests): builds its bundles once, then about an hour on 2 cores.
+BENCH_MODELS ?= demo,xlmr-base,clinx-large
+bench: $(VENV)/.bench
+	$(PY) benchmarks/run.py --models $(BENCH_MODELS) $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check app model_export tests benchmarks

