@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.text.types import Document
 from model_export.corpus_options import (
     CorpusOptions,
     add_corpus_arguments,
@@ -129,7 +130,9 @@ def verify(argv: Sequence[str]) -> int:
 def train(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="clinx train", description="Fine-tune a tagger with the CLIN-X recipe.")
     parser.add_argument("--base-model", required=True, help="Hugging Face encoder directory (CLIN-X, XLM-R, BERT)")
-    parser.add_argument("--train", type=Path, required=True, help="training corpus (file or directory, see --format)")
+    parser.add_argument("--train", type=Path, required=True, nargs="+", metavar="CORPUS",
+                        help="training corpus (file or directory, see --format); several are joined, e.g. "
+                             "train and dev for an ensemble, as CLIN-X does")
     parser.add_argument("--dev", type=Path, help="development corpus for model selection (required without "
                         "--ensemble; with it, the voted ensemble is scored on it)")
     parser.add_argument("--output", type=Path, required=True, help="checkpoint directory to write")
@@ -167,7 +170,7 @@ def train(argv: Sequence[str]) -> int:
     _set_torch_threads(args.threads)
     options = corpus_options(args)
     try:
-        train_docs = load_documents(args.train, options, role="train")
+        train_docs = _joined([load_documents(path, options, role="train") for path in args.train])
         dev_docs = load_documents(args.dev, options, role="dev") if args.dev else []
         config = TrainConfig(
             base_model=args.base_model, output_dir=args.output, epochs=args.epochs, learning_rate=args.learning_rate,
@@ -175,7 +178,8 @@ def train(argv: Sequence[str]) -> int:
             context_subwords=args.context_subwords,
             pack_sentences=args.pack_sentences, context_dropout=args.context_dropout, seed=args.seed,
             device=args.device, resume=args.resume, progress=not args.no_progress,
-            corpus={"train": args.train.name, "dev": args.dev.name if args.dev else None, **options.describe()},
+            corpus={"train": "+".join(path.name for path in args.train), "dev": args.dev.name if args.dev else None,
+                    **options.describe()},
         )
         if args.ensemble:
             from model_export.ensemble import train_ensemble
@@ -192,6 +196,19 @@ def train(argv: Sequence[str]) -> int:
         return 1
     print(f"best epoch {result.best_epoch}: dev strict F1 {result.dev['strict']['f1']:.4f}")
     return 0
+
+
+def _joined(corpora: Sequence[Sequence[Document]]) -> list[Document]:
+    """Several training corpora as one; a document id in two of them is an error, not a silent twin."""
+    joined: list[Document] = []
+    seen: set[str] = set()
+    for corpus in corpora:
+        for document in corpus:
+            if document.id in seen:
+                raise ValueError(f"document id {document.id!r} appears in more than one --train corpus")
+            seen.add(document.id)
+            joined.append(document)
+    return joined
 
 
 def evaluate(argv: Sequence[str]) -> int:

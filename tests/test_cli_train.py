@@ -127,3 +127,20 @@ def test_missing_base_model_fails_cleanly(tmp_path: Path, capsys: pytest.Capture
                            "--output", str(tmp_path / "o"), *TINY])
     assert code == 1
     assert "clinx train:" in capsys.readouterr().err
+
+
+def test_several_training_corpora_are_joined_and_duplicate_ids_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CLIN-X's ensembles split train and dev together: `--train TRAIN DEV` joins them."""
+    train_docs, dev_docs = tiny_corpus()
+    first, second = write_jsonl(tmp_path / "a.jsonl", train_docs[:5]), write_jsonl(tmp_path / "b.jsonl", train_docs[5:9])
+    output = tmp_path / "ensemble"
+    common = ["--base-model", str(tiny_base()), "--epochs", "1", "--ensemble", "2", *TINY]
+    assert commands.train(["--train", str(first), str(second), "--output", str(output), *common]) == 0
+    record = json.loads((output / "clinx_ensemble.json").read_text())
+    assert sorted(doc for split in record["splits"] for doc in split) == sorted(d.id for d in train_docs[:9])
+    assert record["corpus"]["train"] == "a.jsonl+b.jsonl"
+
+    again = write_jsonl(tmp_path / "c.jsonl", train_docs[4:6])
+    assert commands.train(["--train", str(first), str(again), "--output", str(tmp_path / "x"), *common]) == 1
+    assert f"document id {train_docs[4].id!r} appears in more than one --train corpus" in capsys.readouterr().err
