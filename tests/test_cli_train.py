@@ -132,8 +132,9 @@ def test_missing_base_model_fails_cleanly(tmp_path: Path, capsys: pytest.Capture
 def test_several_training_corpora_are_joined_and_duplicate_ids_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """CLIN-X's ensembles split train and dev together: `--train TRAIN DEV` joins them."""
-    train_docs, dev_docs = tiny_corpus()
-    first, second = write_jsonl(tmp_path / "a.jsonl", train_docs[:5]), write_jsonl(tmp_path / "b.jsonl", train_docs[5:9])
+    train_docs, _ = tiny_corpus()
+    first = write_jsonl(tmp_path / "a.jsonl", train_docs[:5])
+    second = write_jsonl(tmp_path / "b.jsonl", train_docs[5:9])
     output = tmp_path / "ensemble"
     common = ["--base-model", str(tiny_base()), "--epochs", "1", "--ensemble", "2", *TINY]
     assert commands.train(["--train", str(first), str(second), "--output", str(output), *common]) == 0
