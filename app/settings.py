@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     max_documents: int = Field(64, ge=1, description="Documents per request.")
     max_document_chars: int = Field(200_000, ge=1, description="Characters per document.")
     max_body_bytes: int = Field(8_000_000, ge=1, description="Request body size.")
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="Time a client has to send the whole body; beyond: 408 (slow or stalled clients)."
+    )
     api_keys: str = Field("", description="Comma-separated API keys; empty = no auth.")
     api_keys_file: Path | None = Field(None, description="File with one API key per line.")
     protect_health: bool = Field(False, description="Require a key for health probes too.")

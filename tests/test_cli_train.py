@@ -56,6 +56,7 @@ def test_train_on_brat_with_collapsed_labels_then_evaluate(tmp_path: Path, capsy
     assert code == 0
     record = json.loads((output / TRAINING_FILE).read_text())
     assert record["pack_sentences"] is True and record["config"]["pack_sentences"] is True
+    assert record["config"]["batch_size"] == 4  # packed windows hold several sentences each
     assert record["tags"] == ["O", "B-Concept", "I-Concept", "E-Concept", "S-Concept"]
     assert record["corpus"]["format"] == "brat" and record["corpus"]["collapse_labels"] == "Concept"
     assert (output / "train_log.jsonl").is_file()

@@ -23,6 +23,7 @@ from tests.test_reliability_support import (
     NOTE,
     PHI_NOTE,
     SENTINEL,
+    RawResponse,
     abandoned_post,
     assert_no_phi,
     error_records,
@@ -30,6 +31,8 @@ from tests.test_reliability_support import (
     metric,
     metrics_of,
     partial_headers,
+    read_response,
+    request_head,
     rss_bytes,
     slow_post,
 )
@@ -285,3 +288,33 @@ def test_sigterm_under_load_finishes_every_request_in_flight(tiny_bundle: Path, 
     assert exited_after < grace_s
     assert not error_records(server)
     assert_no_phi(server, [r.text for r in result["refused"]])
+
+
+def test_a_stalled_body_gets_408_and_frees_its_connection(tiny_bundle: Path, tmp_path: Path) -> None:
+    """A client that announces a body and never finishes it is answered 408, not held for ever."""
+    body = f'{{"text": "{PHI_NOTE}"}}'.encode()
+
+    async def stalled() -> tuple[RawResponse, float]:
+        started = time.monotonic()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            writer.write(request_head(server.port, len(body)) + body[:25])
+            await writer.drain()
+            response = await asyncio.wait_for(read_response(reader), 30)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        return response, time.monotonic() - started
+
+    with ServerProcess.start(tiny_bundle, tmp_path, variant="fp32", body_timeout_s=1.5) as server:
+        response, seconds = asyncio.run(stalled())
+        healthy = httpx.post(server.url + "/extract", json={"text": PHI_NOTE}, timeout=30)
+        text = metrics_of(server)
+    error = json.loads(response.body)["error"]
+    assert response.status == 408 and error["type"] == "body_timeout"
+    assert error["detail"] == {"received_bytes": 25, "limit_s": 1.5}
+    assert seconds >= 1.5  # answered when its time ran out (the body never came)
+    assert healthy.status_code == 200
+    assert metric(text, "clinx_errors_total", type="body_timeout") == 1
+    assert_no_phi(server, [response.body.decode()])

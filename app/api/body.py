@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_NESTING = 32
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
+async def read_json(request: Request, max_bytes: int, timeout_s: float) -> Any:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
     is_json = media_type == "application/json" or (
@@ -24,15 +25,20 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if not is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json",
                        {"content_type": media_type[:100]})
-    chunks = []
+    chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise ApiError(413, "payload_too_large", f"the body exceeds {max_bytes} bytes",
-                               {"limit_bytes": max_bytes})
-            chunks.append(chunk)
+        # A client that trickles or stalls its body would hold a connection and its memory for ever.
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ApiError(413, "payload_too_large", f"the body exceeds {max_bytes} bytes",
+                                   {"limit_bytes": max_bytes})
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, "body_timeout", f"the body did not arrive within {timeout_s:g} s",
+                       {"received_bytes": size, "limit_s": timeout_s}) from None
     except ClientDisconnect:
         # The client went away mid-body (a dropped connection, a slowloris giving up): nothing to
         # answer and nothing to log as a server fault. 499 is recorded in metrics and the access log.

@@ -35,6 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid JSON, invalid UTF-8 or a lone surrogate.",
         401: "API key missing.",
         403: "API key not valid.",
+        408: "The whole body did not arrive within the configured time.",
         413: "Body, document count or a document's length over the configured limit.",
         415: "Content type is not application/json.",
         404: "The requested model is not served.",
@@ -68,7 +69,7 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
     if not state.ready:
         raise ApiError(503, "not_ready", "the server is draining" if state.draining else "the model is not loaded yet",
                        headers={"Retry-After": "5"})
-    body = parse(ExtractRequest, await read_json(request, settings.max_body_bytes))
+    body = parse(ExtractRequest, await read_json(request, settings.max_body_bytes, settings.body_timeout_s))
     documents = body.document_list()
     check_limits(documents, settings.max_documents, settings.max_document_chars)
     pipeline = pick_model(state, body.model)
