@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # NCBI disease (BRAT standoff), all types collapsed to Disease: all-MiniLM-L6-v2 with the CLIN-X recipe.
 # Train on train, select on devel, report test: one model, then a 5-member ensemble (CLIN-X vote).
-# Then the same single model with sentences packed into centres (--pack-sentences, CLIN-X's 100 context
-# subwords): what the serving benchmarks use.
-# Usage: benchmarks/ncbi/run.sh [single|ensemble|packed|report|all]   (default: all)
+# Then the same with sentences packed into centres (--pack-sentences, CLIN-X's 100 context subwords),
+# the geometry the serving benchmarks use: a single model, and a 5-member ensemble on train+devel.
+# Usage: benchmarks/ncbi/run.sh [single|ensemble|packed|packed-ensemble|report|all]   (default: all)
 # Environment: DATA (corpus root), RUNS (where checkpoints go), CLINX (the console script),
 # THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast).
 set -euo pipefail
@@ -50,6 +50,13 @@ if [[ $STEP == packed || $STEP == all ]]; then
     --output "$RUNS/ncbi-minilm-packed" "${CORPUS[@]}" "${PACKED[@]}" --epochs 3 --resume
   timed evaluate-packed "$CLINX" evaluate "$RUNS/ncbi-minilm-packed" --corpus "$DATA/test" "${CORPUS[@]}" \
     --output "$RUNS/ncbi-minilm-packed-test.json"
+fi
+if [[ $STEP == packed-ensemble || $STEP == all ]]; then
+  # CLIN-X's ensembles: train and devel joined, 5 random document-level splits, member k selects on split k.
+  timed train-packed-ensemble "$CLINX" train --base-model "$BASE" --train "$DATA/train" "$DATA/devel" \
+    --output "$RUNS/ncbi-minilm-packed-ensemble" "${CORPUS[@]}" "${PACKED[@]}" --epochs 3 --ensemble 5 --resume
+  timed evaluate-packed-ensemble "$CLINX" evaluate "$RUNS/ncbi-minilm-packed-ensemble" --corpus "$DATA/test" \
+    "${CORPUS[@]}" --output "$RUNS/ncbi-minilm-packed-ensemble-test.json"
 fi
 if [[ $STEP == report || $STEP == all ]]; then
   "$PYTHON" benchmarks/ncbi/report.py --runs "$RUNS" --output benchmarks/results/ncbi-minilm
