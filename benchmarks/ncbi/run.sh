@@ -54,7 +54,7 @@ fi
 if [[ $STEP == packed-ensemble || $STEP == all ]]; then
   # CLIN-X's ensembles: train and devel joined, 5 random document-level splits, member k selects on split k.
   timed train-packed-ensemble "$CLINX" train --base-model "$BASE" --train "$DATA/train" "$DATA/devel" \
-    --output "$RUNS/ncbi-minilm-packed-ensemble" "${CORPUS[@]}" "${PACKED[@]}" --epochs 3 --ensemble 5 --resume
+    --output "$RUNS/ncbi-minilm-packed-ensemble" "${CORPUS[@]}" "${PACKED[@]}" --epochs 4 --ensemble 5 --resume
   timed evaluate-packed-ensemble "$CLINX" evaluate "$RUNS/ncbi-minilm-packed-ensemble" --corpus "$DATA/test" \
     "${CORPUS[@]}" --output "$RUNS/ncbi-minilm-packed-ensemble-test.json"
 fi
