@@ -35,7 +35,7 @@ install-train: $(VENV)/.train
 install-dev: $(VENV)/.dev
 install-bench: $(VENV)/.bench
 
-# The demo bundle is built once (about 3 minutes on 2 cores) and reused while it exists.
+# The demo bundle is built once (under a minute of `clinx demo` on 2 idle cores) and reused while it exists.
 $(BUNDLE)/manifest.json: | $(VENV)/.train
 	$(VENV)/bin/clinx demo --output $(BUNDLE)
 
