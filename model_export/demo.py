@@ -32,7 +32,7 @@ def minilm_path() -> Path:
 
 
 def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13) -> TrainResult:
-    """The demo recipe: MiniLM, packed sentence windows, two epochs on the synthetic corpus, 4 packed windows per step."""
+    """The demo recipe: MiniLM, packed sentence windows, two epochs of 4 windows per step, synthetic notes."""
     train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
     config = TrainConfig(
         base_model=str(minilm_path()),
