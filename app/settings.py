@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         0.1, ge=0, description="Padding a batch may carry (padded / real tokens - 1); lower = smaller batches."
     )
     max_queue_delay_ms: float = Field(5.0, ge=0, description="Longest a window waits for a batch to fill.")
+    max_reorder_ms: float = Field(
+        1000.0, ge=0, description="Longest the oldest window is passed over for requests with less work left."
+    )
     max_queue_tokens: int = Field(262144, ge=1, description="Admission bound on queued tokens; beyond: 429.")
     request_timeout_s: float = Field(60.0, gt=0, description="Default per-request deadline.")
     max_request_timeout_s: float = Field(300.0, gt=0, description="Largest deadline a request may ask for.")

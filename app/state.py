@@ -13,7 +13,7 @@ import numpy as np
 from app.bundle import bundle_digest, bundle_encoder, read_manifest
 from app.engine.batcher import Batcher
 from app.engine.pipeline import ModelIdentity, Pipeline
-from app.engine.runtime import Runtime
+from app.engine.runtime import CPU, Runtime
 from app.metrics import Metrics, ModelObserver
 from app.settings import Settings
 
@@ -53,6 +53,10 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
         max_delay_s=settings.max_queue_delay_ms / 1000,
         max_queue_tokens=settings.max_queue_tokens,
         max_padding=settings.max_padding_ratio,
+        max_age_s=settings.max_reorder_ms / 1000,
+        # A GPU wants the next batch ready when the current one ends; on a CPU the model already uses
+        # every core, and a prepared batch would only make newly arrived notes wait for two.
+        slots=1 if runtime.provider == CPU else 2,
         observer=ModelObserver(metrics, manifest.name),
     )
     metrics.model_info.labels(

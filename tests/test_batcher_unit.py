@@ -9,7 +9,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.engine.batcher import Batcher, DeadlineExceeded, QueueFull, WindowJob, pad_batch, plan_batch
+from app.engine.batcher import (
+    Batcher,
+    DeadlineExceeded,
+    QueueFull,
+    WindowJob,
+    choose_anchor,
+    pad_batch,
+    plan_batch,
+)
 
 
 @given(st.lists(st.integers(1, 64), min_size=1, max_size=60), st.integers(64, 1024))
@@ -119,3 +127,47 @@ def test_cancelled_windows_are_dropped_unrun() -> None:
 
     asyncio.run(scenario())
     assert calls == []
+
+
+def test_anchor_is_the_request_with_least_work_left_until_the_oldest_is_too_old() -> None:
+    remaining = [900, 900, 40, 40, 900, 10]
+    assert choose_anchor(0.2, remaining, max_age_s=1.0) == 5
+    assert choose_anchor(1.0, remaining, max_age_s=1.0) == 0  # the oldest has waited long enough
+    assert choose_anchor(0.0, [], max_age_s=1.0) == 0
+
+
+@given(st.lists(st.integers(1, 64), min_size=1, max_size=60), st.integers(64, 1024), st.data())
+@settings(max_examples=300, deadline=None)
+def test_plan_around_any_anchor_respects_the_budget(lengths: list[int], budget: int, data: st.DataObject) -> None:
+    anchor = data.draw(st.integers(0, len(lengths) - 1))
+    chosen = plan_batch(lengths, budget, anchor=anchor)
+    assert chosen[0] == anchor and len(set(chosen)) == len(chosen)
+    assert max(lengths[i] for i in chosen) * len(chosen) <= budget or chosen == [anchor]
+
+
+def test_a_short_request_overtakes_a_long_one_queued_before_it() -> None:
+    """One slot, budget of one window: a 1-window request submitted after a 6-window one is not
+    served last (shortest remaining work first); the long one still finishes (no starvation)."""
+    order: list[int] = []
+
+    def tracing_model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        order.extend(int(row[1]) for row in ids)
+        time.sleep(0.02)
+        return echo_model(ids, mask)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        batcher = Batcher(tracing_model, pad_id=1, max_batch_tokens=8, max_delay_s=0.0, max_queue_tokens=10_000,
+                          slots=1)
+        batcher.start()
+        long_jobs = [WindowJob([0, 100 + i, 7, 2], (1, 3), 1e18, loop.create_future()) for i in range(6)]
+        short = WindowJob([0, 999, 7, 2], (1, 3), 1e18, loop.create_future())
+        batcher.submit(long_jobs)
+        await asyncio.sleep(0.005)  # the first long window is running
+        batcher.submit([short])
+        await asyncio.gather(short.future, *(job.future for job in long_jobs))
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert sorted(order) == [*range(100, 106), 999]
+    assert order.index(999) < 4  # in the batch right after the one running when it arrived (2 windows each)

@@ -1,9 +1,12 @@
 """Dynamic batching: windows from all concurrent requests share one queue and one model.
 
 A batching task groups queued windows by a token budget (rows x longest window), choosing windows
-of similar length around the oldest one to keep padding low, and flushes when the budget is full
-or the oldest window has waited ``max_delay_s``. Inference runs in one worker thread; the next
-batch is planned and padded while the current one runs.
+of similar length around an anchor window to keep padding low, and flushes when the budget is full
+or the oldest window has waited ``max_delay_s``. The anchor is the first window of the request with
+the least work left (a short note is not stuck behind a long one), unless the oldest window has
+waited ``max_age_s``: then it goes first, so no request starves. Inference runs in one worker
+thread; with two slots (GPU) the next batch is planned and padded while the current one runs, with
+one (CPU, where the model itself uses every core) a new short note waits for one batch at most.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ class BatchObserver(Protocol):
 
 
 @dataclass(eq=False)
+class RequestWork:
+    """Tokens of one request still waiting in the queue: the scheduler serves the smallest first."""
+
+    queued_tokens: int = 0
+
+
+@dataclass(eq=False)
 class WindowJob:
     """One window waiting for the model; its future receives the centre's probabilities."""
 
@@ -57,29 +67,43 @@ class WindowJob:
     future: asyncio.Future[Probabilities]
     enqueued_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
+    request: RequestWork = field(default_factory=RequestWork)
 
     @property
     def length(self) -> int:
         return len(self.input_ids)
 
 
-def plan_batch(lengths: Sequence[int], budget: int, max_padding: float | None = None) -> list[int]:
-    """Indices of the windows to run next; index 0 (the oldest) is always among them.
+def choose_anchor(oldest_age_s: float, remaining: Sequence[int], max_age_s: float) -> int:
+    """The window a batch is built around: queue position 0 is the oldest.
 
-    Windows are taken in order of closeness in length to the oldest one while
+    The oldest window once it has waited ``max_age_s`` (nothing starves); otherwise the first queued
+    window of the request with the fewest queued tokens (shortest remaining work first, which keeps
+    short notes' latency close to their lone latency under load).
+    """
+    if not remaining or oldest_age_s >= max_age_s:
+        return 0
+    return min(range(len(remaining)), key=lambda index: (remaining[index], index))
+
+
+def plan_batch(lengths: Sequence[int], budget: int, max_padding: float | None = None, anchor: int = 0
+               ) -> list[int]:
+    """Indices of the windows to run next; ``anchor`` is always among them (first).
+
+    Windows are taken in order of closeness in length to the anchor while
     ``rows x longest <= budget`` and, when ``max_padding`` is set, while padded tokens stay within
     ``(1 + max_padding)`` x real tokens: a batch wastes little compute on padding.
     """
     if not lengths:
         return []
     order = sorted(range(len(lengths)), key=lambda index: (lengths[index], index))
-    position = order.index(0)
-    chosen = [0]
-    longest = real = lengths[0]
+    position = order.index(anchor)
+    chosen = [anchor]
+    longest = real = lengths[anchor]
     below, above = position - 1, position + 1
     while below >= 0 or above < len(order):
         take_below = above >= len(order) or (
-            below >= 0 and lengths[0] - lengths[order[below]] <= lengths[order[above]] - lengths[0]
+            below >= 0 and lengths[anchor] - lengths[order[below]] <= lengths[order[above]] - lengths[anchor]
         )
         candidate = order[below] if take_below else order[above]
         new_longest = max(longest, lengths[candidate])
@@ -123,6 +147,8 @@ class Batcher:
         max_delay_s: float,
         max_queue_tokens: int,
         max_padding: float | None = None,
+        max_age_s: float = 1.0,
+        slots: int = 2,
         observer: BatchObserver | None = None,
     ) -> None:
         self._run_model = run_model
@@ -131,11 +157,12 @@ class Batcher:
         self.max_delay_s = max_delay_s
         self.max_queue_tokens = max_queue_tokens
         self.max_padding = max_padding
+        self.max_age_s = max_age_s
         self._observer = observer
         self._pending: list[WindowJob] = []
         self._queued_tokens = 0
         self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(2)  # one batch running, one prepared
+        self._slots = asyncio.Semaphore(slots)  # one batch running (+ one prepared with two slots)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinx-infer")
         self._task: asyncio.Task[None] | None = None
         self._tokens_per_second = 0.0
@@ -168,6 +195,9 @@ class Batcher:
         # An empty queue always admits, so one large request is never refused for ever.
         if self._queued_tokens and self._queued_tokens + tokens > self.max_queue_tokens:
             raise QueueFull(self.retry_after())
+        work = RequestWork(tokens)
+        for job in jobs:
+            job.request = work
         self._pending.extend(jobs)
         self._queued_tokens += tokens
         self._report_depth()
@@ -195,6 +225,7 @@ class Batcher:
                 job.future.set_exception(DeadlineExceeded())
             if job.future.done():
                 self._queued_tokens -= job.length
+                job.request.queued_tokens -= job.length
             else:
                 keep.append(job)
         self._pending = keep
@@ -204,14 +235,24 @@ class Batcher:
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await self._wait_for_batch()
+            # A free slot first, then the plan: a batch is chosen as late as possible, so work that
+            # arrives while the model is busy can still be picked for it.
+            await self._slots.acquire()
+            try:
+                await self._wait_for_batch()
+            except BaseException:
+                self._slots.release()
+                raise
             lengths = [job.length for job in self._pending]
-            chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding))
+            anchor = choose_anchor(time.monotonic() - self._pending[0].enqueued_at,
+                                   [job.request.queued_tokens for job in self._pending], self.max_age_s)
+            chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
             batch = [job for index, job in enumerate(self._pending) if index in chosen]
+            for job in batch:
+                job.request.queued_tokens -= job.length
             self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
             self._queued_tokens -= sum(lengths[index] for index in chosen)
             self._report_depth()
-            await self._slots.acquire()
             started = time.monotonic()
             for job in batch:
                 job.started_at = started
