@@ -20,6 +20,9 @@ from app.settings import Settings
 log = logging.getLogger("clinx.server")
 
 
+GPU_BATCH_TOKENS = 8192
+CPU_BATCH_TOKENS = 1024
+
 class StartupError(RuntimeError):
     """The server cannot serve: one line that names the cause."""
 
@@ -27,7 +30,7 @@ class StartupError(RuntimeError):
 def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
     """Verify, load and warm up one bundle (blocking: run it in a thread)."""
     manifest = read_manifest(root)
-    if manifest.max_length > settings.max_batch_tokens:
+    if settings.max_batch_tokens and manifest.max_length > settings.max_batch_tokens:
         raise StartupError(
             f"max_batch_tokens {settings.max_batch_tokens} is smaller than the bundle's max_length "
             f"{manifest.max_length}: no window would fit in a batch"
@@ -44,12 +47,13 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
     )
     if runtime.choice.fallback_reason and settings.device == "auto":
         metrics.device_fallback.labels(manifest.name).inc()
-    warm_up(runtime, manifest.max_length, settings.max_batch_tokens, manifest.special.pad_id)
+    budget = batch_budget(settings.max_batch_tokens, runtime.provider, manifest.max_length)
+    warm_up(runtime, manifest.max_length, budget, manifest.special.pad_id)
     identity = ModelIdentity(manifest.name, manifest.version, bundle_digest(root / "manifest.json"), manifest.demo)
     batcher = Batcher(
         runtime.run,
         pad_id=manifest.special.pad_id,
-        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_tokens=budget,
         max_delay_s=settings.max_queue_delay_ms / 1000,
         max_queue_tokens=settings.max_queue_tokens,
         max_padding=settings.max_padding_ratio,
@@ -63,6 +67,17 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
         manifest.name, manifest.version, runtime.variant, runtime.provider, str(manifest.demo).lower()
     ).set(1)
     return Pipeline(root, manifest, identity, encoder, runtime, batcher)
+
+
+def batch_budget(configured: int, provider: str, max_length: int) -> int:
+    """The configured budget, or one that suits the device (benchmarks/results/batch-budget.md).
+
+    A GPU needs large batches to stay busy. On a CPU a packed window is already a large matrix
+    product: bigger batches add little throughput but make every newly arrived note wait longer.
+    """
+    if configured:
+        return configured
+    return GPU_BATCH_TOKENS if provider != CPU else max(CPU_BATCH_TOKENS, max_length)
 
 
 def warm_up(runtime: Runtime, max_length: int, max_batch_tokens: int, pad_id: int) -> None:

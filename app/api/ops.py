@@ -74,6 +74,7 @@ async def info(request: Request, state: ServerState = Depends(get_state)) -> dic
                 "chunk_subwords": manifest.chunk_subwords,
                 "context_subwords": manifest.context_subwords,
                 "pack_sentences": manifest.pack_sentences,
+                "max_batch_tokens": pipeline.batcher.max_batch_tokens,
                 "evaluation": manifest.evaluation,
             }
         )
@@ -87,7 +88,6 @@ async def info(request: Request, state: ServerState = Depends(get_state)) -> dic
             "max_body_bytes": settings.max_body_bytes,
             "request_timeout_s": settings.request_timeout_s,
             "max_request_timeout_s": settings.max_request_timeout_s,
-            "max_batch_tokens": settings.max_batch_tokens,
             "max_queue_delay_ms": settings.max_queue_delay_ms,
             "max_queue_tokens": settings.max_queue_tokens,
         },
