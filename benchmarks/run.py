@@ -545,19 +545,37 @@ def half_load(url: str, pid: int, work: dict[str, Any], profile: Profile, result
     log.info("%s: %s half load: %.3f notes/s (saturation %.3f)", name, variant, rate, saturated)
     analysed, raw = run_level(url, pid, Level(1), sub, profile, scratch, f"{name}-{variant}-half", True,
                               mode="open", rate=rate, notes=notes, duration=profile.half_load_s)
-    ratios, loaded, alone = [], [], []
+    ratios, loaded, alone, sizes = [], [], [], []
     for r in raw["records"]:
         if r["status"] == 200:
-            single = singles[measured[r["notes"][0]]]
+            note = measured[r["notes"][0]]
+            single = singles[note]
             loaded.append(r["end"] - r["start"])
             alone.append(single)
             ratios.append((r["end"] - r["start"]) / single)
+            sizes.append(work["doc_tokens"][note])
     return {
         "rate_notes_per_s": rate, "saturation_notes_per_s": saturated, "level": analysed,
         "n": len(ratios), "ratio_p50": percentile(ratios, 0.5), "ratio_p99": percentile(ratios, 0.99),
         "loaded_p99_s": percentile(loaded, 0.99), "alone_p99_same_notes_s": percentile(alone, 0.99),
-        "single_latencies_known": len(singles),
+        "by_size": size_quartiles(sizes, loaded, alone), "single_latencies_known": len(singles),
     }
+
+
+def size_quartiles(sizes: list[int], loaded: list[float], alone: list[float]) -> list[dict[str, Any]]:
+    """Per quartile of note size (subwords): p99 latency under load against p99 latency alone."""
+    order = sorted(range(len(sizes)), key=lambda index: sizes[index])
+    quartiles = []
+    for part in range(4):
+        chosen = order[part * len(order) // 4 : (part + 1) * len(order) // 4]
+        if not chosen:
+            continue
+        loaded_p99 = percentile([loaded[i] for i in chosen], 0.99) or 0.0
+        alone_p99 = percentile([alone[i] for i in chosen], 0.99) or 0.0
+        quartiles.append({"subwords": [sizes[chosen[0]], sizes[chosen[-1]]], "n": len(chosen),
+                          "loaded_p99_s": loaded_p99, "alone_p99_s": alone_p99,
+                          "ratio": loaded_p99 / alone_p99 if alone_p99 else None})
+    return quartiles
 
 
 def per_cpu(level: dict[str, Any], key: str) -> float | None:
@@ -613,12 +631,20 @@ def targets(record: dict[str, Any]) -> list[dict[str, Any]]:
                         "display": f"{value:.2f}x ({fast_cpu:.0f} vs {base_cpu:.0f} doc tok/CPU-s)",
                         "passed": value >= 3})
     for variant, half in record["half_load"].items():
+        quartiles = [q for q in half.get("by_size", []) if q.get("ratio") is not None]
+        if quartiles:
+            worst = max(quartiles, key=lambda q: q["ratio"])
+            out.append({"target": f"{variant}: p99 latency at half the saturation load <= 3x the lone latency of "
+                        "the same note size (worst quartile of note size)", "value": worst["ratio"],
+                        "display": f"{worst['ratio']:.1f}x (notes of {worst['subwords'][0]}-{worst['subwords'][1]} "
+                        f"subwords: p99 {worst['loaded_p99_s']:.2f} s loaded vs {worst['alone_p99_s']:.2f} s alone; "
+                        "quartiles " + ", ".join(f"{q['ratio']:.1f}x" for q in quartiles) + ")",
+                        "passed": worst["ratio"] <= 3})
         if half.get("ratio_p99") is not None:
             value = half["ratio_p99"]
-            out.append({"target": f"{variant}: p99 latency at half the saturation load <= 3x the lone latency of "
-                        "the same note", "value": value,
-                        "display": f"p99 of latency ratio {value:.1f}x (n={half['n']}; p99 {half['loaded_p99_s']:.2f}"
-                        f" s loaded vs {half['alone_p99_same_notes_s']:.2f} s alone)", "passed": value <= 3})
+            out.append({"target": "(stricter: p99 over notes of each note's loaded / lone latency)", "value": value,
+                        "display": f"{value:.1f}x (n={half['n']}; median {half['ratio_p50']:.2f}x)",
+                        "passed": value <= 3})
     if record["model"] == "clinx-large" and "int8" in record["server_memory"] and record.get("device") != "cuda":
         peak = record["server_memory"]["int8"]["peak_rss_bytes"]
         out.append({"target": "peak RSS of the server serving the CLIN-X-shaped int8 model <= 2 GB",
