@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     tensorrt: bool = Field(False, description="Use the TensorRT execution provider when it is present.")
     intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads on CPU; 0 = available cores.")
     max_batch_tokens: int = Field(
-        0, ge=0, description="Padded tokens (rows x longest) per batch; 0 = auto: 8192 on CUDA, 1024 on CPU."
+        0, ge=0, description="Padded tokens (rows x longest) per batch; 0 = auto: 8192 on CUDA, 512 on CPU."
     )
     max_padding_ratio: float = Field(
         0.1, ge=0, description="Padding a batch may carry (padded / real tokens - 1); lower = smaller batches."

@@ -21,7 +21,7 @@ log = logging.getLogger("clinx.server")
 
 
 GPU_BATCH_TOKENS = 8192
-CPU_BATCH_TOKENS = 1024
+CPU_BATCH_TOKENS = 512
 
 class StartupError(RuntimeError):
     """The server cannot serve: one line that names the cause."""
@@ -73,7 +73,8 @@ def batch_budget(configured: int, provider: str, max_length: int) -> int:
     """The configured budget, or one that suits the device (benchmarks/results/batch-budget.md).
 
     A GPU needs large batches to stay busy. On a CPU a packed window is already a large matrix
-    product: bigger batches add little throughput but make every newly arrived note wait longer.
+    product: one window per batch was the fastest measured (cache-friendly), and it keeps the wait a
+    newly arrived note has for the running batch short.
     """
     if configured:
         return configured

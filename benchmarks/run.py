@@ -51,7 +51,8 @@ from benchmarks.loadgen import loadavg, parse_metrics, proc_cpu_s, proc_memory  
 log = logging.getLogger("bench")
 PY = sys.executable
 STRIDE = 100  # the naive pipeline's overlap, like clinx's 100 subwords of context
-MAX_BATCH_TOKENS = 8192  # the server's default budget; the ceiling batches by the same
+# The server's default budgets (app.state.batch_budget); the ceiling batches by the same.
+MAX_BATCH_TOKENS = {"cpu": 512, "cuda": 8192}
 SERVER_ENV = {
     "CLINX_MAX_QUEUE_TOKENS": "16000000",  # 64 clients x 8 long notes stay admitted: we measure, not shed
     "CLINX_REQUEST_TIMEOUT_S": "1800",
@@ -470,7 +471,7 @@ def measure_model(name: str, args: argparse.Namespace, machine: dict[str, Any], 
     for variant in profile.levels if "ceiling" in args.parts else ():
         log.info("%s: model-only ceiling, %s", name, variant)
         ceiling = child("ceiling.py", {"bundle": str(model.bundle), "variant": variant, "texts": texts,
-                                       "max_batch_tokens": MAX_BATCH_TOKENS, "threads": args.threads,
+                                       "max_batch_tokens": MAX_BATCH_TOKENS[args.device], "threads": args.threads,
                                        "device": args.device,
                                        "duration_s": profile.ceiling_s}, scratch, f"{name}-ceiling-{variant}")
         ceiling["notes_per_s"] = ceiling["real_tokens_per_s"] / summary["model_tokens_per_note"]
