@@ -133,7 +133,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{single_cfg.get('warmup_ratio')}, chunk {single_cfg.get('chunk_subwords')} / context "
         f"{single_cfg.get('context_subwords')} subwords, context dropout {single_cfg.get('context_dropout')}.",
         f"Packed: the same recipe with sentences packed into centres of up to {packed_cfg.get('chunk_subwords')} "
-        f"subwords and CLIN-X's {packed_cfg.get('context_subwords')} context subwords, "
+        f"subwords and CLIN-X's {packed_cfg.get('context_subwords')} context subwords, batch "
+        f"{packed_cfg.get('batch_size')} windows, "
         f"{packed_cfg.get('epochs')} epochs, best epoch {result['packed']['best_epoch']}: the geometry of the demo "
         "and benchmark bundles (the model reads about 1.5 tokens per note token instead of about 8).",
         f"Ensemble: each member {ensemble_cfg.get('epochs')} epoch(s) on 4/5 of train, selected on the held-out "
