@@ -23,7 +23,6 @@ from tests.test_reliability_support import (
     NOTE,
     PHI_NOTE,
     SENTINEL,
-    RawResponse,
     abandoned_post,
     assert_no_phi,
     error_records,
@@ -31,8 +30,7 @@ from tests.test_reliability_support import (
     metric,
     metrics_of,
     partial_headers,
-    read_response,
-    request_head,
+    raw_post,
     rss_bytes,
     slow_post,
 )
@@ -294,21 +292,8 @@ def test_a_stalled_body_gets_408_and_frees_its_connection(tiny_bundle: Path, tmp
     """A client that announces a body and never finishes it is answered 408, not held for ever."""
     body = f'{{"text": "{PHI_NOTE}"}}'.encode()
 
-    async def stalled() -> tuple[RawResponse, float]:
-        started = time.monotonic()
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        try:
-            writer.write(request_head(server.port, len(body)) + body[:25])
-            await writer.drain()
-            response = await asyncio.wait_for(read_response(reader), 30)
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-        return response, time.monotonic() - started
-
     with ServerProcess.start(tiny_bundle, tmp_path, variant="fp32", body_timeout_s=1.5) as server:
-        response, seconds = asyncio.run(stalled())
+        response, seconds = asyncio.run(raw_post(server.port, len(body), [body[:25]]))
         healthy = httpx.post(server.url + "/extract", json={"text": PHI_NOTE}, timeout=30)
         text = metrics_of(server)
     error = json.loads(response.body)["error"]

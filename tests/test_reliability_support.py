@@ -99,14 +99,20 @@ async def read_response(reader: asyncio.StreamReader) -> RawResponse:
 
 async def slow_post(port: int, body: bytes, *, byte_interval_s: float) -> tuple[RawResponse, float]:
     """POST ``body`` one byte at a time, ``byte_interval_s`` apart; returns the response and the seconds taken."""
+    return await raw_post(port, len(body), [body[index : index + 1] for index in range(len(body))], byte_interval_s)
+
+
+async def raw_post(port: int, length: int, chunks: list[bytes], interval_s: float = 0.0) -> tuple[RawResponse, float]:
+    """POST announcing ``length`` body bytes, send ``chunks`` ``interval_s`` apart (perhaps fewer bytes than
+    announced), then wait for the answer; returns it and the seconds taken."""
     started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(request_head(port, len(body)))
-        for index in range(len(body)):
-            writer.write(body[index : index + 1])
+        writer.write(request_head(port, length))
+        for chunk in chunks:
+            writer.write(chunk)
             await writer.drain()
-            await asyncio.sleep(byte_interval_s)
+            await asyncio.sleep(interval_s)
         response = await asyncio.wait_for(read_response(reader), 30)
     finally:
         writer.close()
