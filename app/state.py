@@ -59,8 +59,8 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
         max_padding=settings.max_padding_ratio,
         max_age_s=settings.max_reorder_ms / 1000,
         # A GPU wants the next batch ready when the current one ends; on a CPU the model already uses
-        # every core, and a prepared batch would only make newly arrived notes wait for two.
-        slots=1 if runtime.provider == CPU else 2,
+        # every core, and a second batch would only make newly arrived notes wait for two.
+        workers=1 if runtime.provider == CPU else 2,
         observer=ModelObserver(metrics, manifest.name),
     )
     metrics.model_info.labels(

@@ -146,7 +146,7 @@ def test_plan_around_any_anchor_respects_the_budget(lengths: list[int], budget: 
 
 
 def test_a_short_request_overtakes_a_long_one_queued_before_it() -> None:
-    """One slot, budget of one window: a 1-window request submitted after a 6-window one is not
+    """One worker, budget of one window: a 1-window request submitted after a 6-window one is not
     served last (shortest remaining work first); the long one still finishes (no starvation)."""
     order: list[int] = []
 
@@ -158,7 +158,7 @@ def test_a_short_request_overtakes_a_long_one_queued_before_it() -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         batcher = Batcher(tracing_model, pad_id=1, max_batch_tokens=8, max_delay_s=0.0, max_queue_tokens=10_000,
-                          slots=1)
+                          workers=1)
         batcher.start()
         long_jobs = [WindowJob([0, 100 + i, 7, 2], (1, 3), 1e18, loop.create_future()) for i in range(6)]
         short = WindowJob([0, 999, 7, 2], (1, 3), 1e18, loop.create_future())

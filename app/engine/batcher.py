@@ -1,12 +1,12 @@
 """Dynamic batching: windows from all concurrent requests share one queue and one model.
 
-A batching task groups queued windows by a token budget (rows x longest window), choosing windows
-of similar length around an anchor window to keep padding low, and flushes when the budget is full
-or the oldest window has waited ``max_delay_s``. The anchor is the first window of the request with
-the least work left (a short note is not stuck behind a long one), unless the oldest window has
-waited ``max_age_s``: then it goes first, so no request starves. Inference runs in one worker
-thread; with two slots (GPU) the next batch is planned and padded while the current one runs, with
-one (CPU, where the model itself uses every core) a new short note waits for one batch at most.
+Worker threads take batches from the queue by a token budget (rows x longest window), choosing
+windows of similar length around an anchor window to keep padding low, as soon as the budget is
+full or the oldest window has waited ``max_delay_s``. The anchor is the first window of the request
+with the least work left (a short note is not stuck behind a long one), unless the oldest window has
+waited ``max_age_s``: then it goes first, so no request starves. One worker on a CPU (the model
+already uses every core: a new short note waits for the running batch at most); two on a GPU, so
+one batch is padded and copied while the other computes.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -136,7 +136,13 @@ def pad_batch(jobs: Sequence[WindowJob], pad_id: int) -> tuple[npt.NDArray[np.in
 
 
 class Batcher:
-    """One per served model: the queue, the batching task and the inference worker."""
+    """One per served model: the queue, and the inference thread(s) that take batches from it.
+
+    A worker thread chooses its next batch itself the moment the model is free, from everything
+    queued by then: no event-loop round trip between batches (on a busy CPU the model waited for the
+    loop ~8% of the time) and no batch fixed in advance (a note that arrives while the model runs
+    is considered for the very next batch). The event loop only submits and cancels.
+    """
 
     def __init__(
         self,
@@ -148,7 +154,7 @@ class Batcher:
         max_queue_tokens: int,
         max_padding: float | None = None,
         max_age_s: float = 1.0,
-        slots: int = 2,
+        workers: int = 1,
         observer: BatchObserver | None = None,
     ) -> None:
         self._run_model = run_model
@@ -158,54 +164,64 @@ class Batcher:
         self.max_queue_tokens = max_queue_tokens
         self.max_padding = max_padding
         self.max_age_s = max_age_s
+        self.workers = workers
         self._observer = observer
+        self._changed = threading.Condition()  # guards everything below; notified on submit/cancel/stop
         self._pending: list[WindowJob] = []
         self._queued_tokens = 0
-        self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(slots)  # one batch running (+ one prepared with two slots)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinx-infer")
-        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tokens_per_second = 0.0
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return bool(self._threads) and not self._stopping and all(thread.is_alive() for thread in self._threads)
 
     @property
     def queued_tokens(self) -> int:
         return self._queued_tokens
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="clinx-batcher")
+        self._loop = asyncio.get_running_loop()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"clinx-infer-{index}", daemon=True)
+            for index in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for job in self._pending:
+        with self._changed:
+            self._stopping = True
+            abandoned, self._pending = self._pending, []
+            self._queued_tokens = 0
+            self._changed.notify_all()
+        for job in abandoned:
             if not job.future.done():
                 job.future.cancel()
-        self._pending.clear()
-        self._executor.shutdown(wait=True)
+        for thread in self._threads:  # a batch in progress finishes first
+            await asyncio.to_thread(thread.join)
 
     def submit(self, jobs: Sequence[WindowJob]) -> None:
         """Queue all windows of one request, or none of them (429 when over the bound)."""
         tokens = sum(job.length for job in jobs)
-        # An empty queue always admits, so one large request is never refused for ever.
-        if self._queued_tokens and self._queued_tokens + tokens > self.max_queue_tokens:
-            raise QueueFull(self.retry_after())
-        work = RequestWork(tokens)
-        for job in jobs:
-            job.request = work
-        self._pending.extend(jobs)
-        self._queued_tokens += tokens
-        self._report_depth()
-        self._wakeup.set()
+        with self._changed:
+            # An empty queue always admits, so one large request is never refused for ever.
+            if self._queued_tokens and self._queued_tokens + tokens > self.max_queue_tokens:
+                raise QueueFull(self.retry_after())
+            work = RequestWork(tokens)
+            for job in jobs:
+                job.request = work
+            self._pending.extend(jobs)
+            self._queued_tokens += tokens
+            self._report_depth()
+            self._changed.notify()
 
     def wake(self) -> None:
-        """Let the batching task look at the queue now (e.g. to drop windows of a cancelled request)."""
-        self._wakeup.set()
+        """Let a worker look at the queue now (e.g. to drop windows of a cancelled request)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def retry_after(self) -> int:
         rate = self._tokens_per_second or 2000.0
@@ -215,73 +231,63 @@ class Batcher:
         if self._observer is not None:
             self._observer.queue_depth(len(self._pending), self._queued_tokens)
 
+    # ---------------------------------------------------------------- worker threads (hold _changed)
+
     def _drop_finished(self) -> None:
         """Drop windows nobody waits for any more: cancelled (client gone) or past their deadline."""
         now = time.monotonic()
-        before = len(self._pending)
         keep = []
         for job in self._pending:
-            if not job.future.done() and job.deadline <= now:
-                job.future.set_exception(DeadlineExceeded())
-            if job.future.done():
+            expired = job.deadline <= now
+            if expired or job.future.done():
+                if expired:
+                    self._post(job.future, None, DeadlineExceeded())
                 self._queued_tokens -= job.length
                 job.request.queued_tokens -= job.length
             else:
                 keep.append(job)
-        self._pending = keep
-        if len(keep) != before:
+        if len(keep) != len(self._pending):
+            self._pending = keep
             self._report_depth()
 
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            # A free slot first, then the plan: a batch is chosen as late as possible, so work that
-            # arrives while the model is busy can still be picked for it.
-            await self._slots.acquire()
-            try:
-                await self._wait_for_batch()
-            except BaseException:
-                self._slots.release()
-                raise
-            lengths = [job.length for job in self._pending]
-            anchor = choose_anchor(time.monotonic() - self._pending[0].enqueued_at,
-                                   [job.request.queued_tokens for job in self._pending], self.max_age_s)
-            chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
-            batch = [job for index, job in enumerate(self._pending) if index in chosen]
-            for job in batch:
-                job.request.queued_tokens -= job.length
-            self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
-            self._queued_tokens -= sum(lengths[index] for index in chosen)
-            self._report_depth()
-            started = time.monotonic()
-            for job in batch:
-                job.started_at = started
-            input_ids, attention_mask = pad_batch(batch, self._pad_id)
-            work = loop.run_in_executor(self._executor, self._infer, batch, input_ids, attention_mask)
-            work.add_done_callback(lambda _: self._slots.release())
+    def _next_batch(self) -> list[WindowJob] | None:
+        """Block until a batch is due (budget full, or the oldest window waited max_delay_s)."""
+        with self._changed:
+            while not self._stopping:
+                self._drop_finished()
+                timeout: float | None = None
+                if self._pending:
+                    now = time.monotonic()
+                    wait = self._pending[0].enqueued_at + self.max_delay_s - now
+                    if self._queued_tokens >= self.max_batch_tokens or wait <= 0:
+                        return self._take_batch(now)
+                    timeout = max(0.0, min(wait, min(job.deadline for job in self._pending) - now))
+                self._changed.wait(timeout)
+            return None
 
-    async def _wait_for_batch(self) -> None:
-        while True:
-            self._drop_finished()
-            if self._pending:
-                if self._queued_tokens >= self.max_batch_tokens:
-                    return
-                wait = self._pending[0].enqueued_at + self.max_delay_s - time.monotonic()
-                earliest_deadline = min(job.deadline for job in self._pending) - time.monotonic()
-                if wait <= 0:
-                    return
-                timeout: float | None = max(0.0, min(wait, earliest_deadline))
-            else:
-                timeout = None
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+    def _take_batch(self, now: float) -> list[WindowJob]:
+        lengths = [job.length for job in self._pending]
+        anchor = choose_anchor(now - self._pending[0].enqueued_at,
+                               [job.request.queued_tokens for job in self._pending], self.max_age_s)
+        chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
+        batch = [job for index, job in enumerate(self._pending) if index in chosen]
+        self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
+        for job in batch:
+            job.request.queued_tokens -= job.length
+            job.started_at = now
+        self._queued_tokens -= sum(lengths[index] for index in chosen)
+        self._report_depth()
+        return batch
 
-    def _infer(self, batch: list[WindowJob], input_ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> None:
-        """Runs on the worker thread: the model, then per-window softmax of the centre tokens."""
-        loop = batch[0].future.get_loop()
+    def _work(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            self._infer(batch)
+
+    def _infer(self, batch: list[WindowJob]) -> None:
+        """The model, then per-window softmax of the centre tokens; every waiting request learns the outcome."""
         started = time.monotonic()
         try:
+            input_ids, mask = pad_batch(batch, self._pad_id)
             member_logits = self._run_model(input_ids, mask)
             results = []
             for row, job in enumerate(batch):
@@ -290,7 +296,7 @@ class Batcher:
         except Exception as error:  # the model failed: every waiting request learns it
             log.exception("inference failed for a batch of %d windows", len(batch))
             for job in batch:
-                loop.call_soon_threadsafe(_settle, job.future, None, error)
+                self._post(job.future, None, error)
             return
         seconds = time.monotonic() - started
         real = int(mask.sum())
@@ -298,7 +304,14 @@ class Batcher:
         if self._observer is not None:
             self._observer.batch_done(len(batch), int(mask.size), real, seconds)
         for job, result in zip(batch, results, strict=False):
-            loop.call_soon_threadsafe(_settle, job.future, result, None)
+            self._post(job.future, result, None)
+
+    def _post(self, future: asyncio.Future[Probabilities], result: Probabilities | None,
+              error: BaseException | None) -> None:
+        """Settle a future from a worker thread, on its event loop (which may already be closed)."""
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_settle, future, result, error)
 
 
 def _settle(future: asyncio.Future[Probabilities], result: Probabilities | None, error: BaseException | None) -> None:
