@@ -280,6 +280,10 @@ def start_py_spy(pid: int, seconds: float, output: Path) -> subprocess.Popen[byt
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# The event loop thread's leaf frame while it waits: in selectors (asyncio) or inside uvloop's native loop.
+EVENT_LOOP_IDLE = ("select (selectors.py", "Runner.run (asyncio/runners.py", "run_until_complete (asyncio/")
+
+
 def summarise_py_spy(path: Path, top: int = 12) -> dict[str, Any]:
     """Share of samples per thread and, for the event loop thread, its busiest leaf frames."""
     if not path.is_file():
@@ -296,7 +300,7 @@ def summarise_py_spy(path: Path, top: int = 12) -> dict[str, Any]:
         thread = frames[1] if len(frames) > 1 and frames[1].startswith("thread") else frames[0]
         threads[thread] = threads.get(thread, 0) + count
         total += count
-        if "MainThread" in thread and "select (selectors.py" not in frames[-1]:
+        if "MainThread" in thread and not any(idle in frames[-1] for idle in EVENT_LOOP_IDLE):
             leaf = frames[-1]
             leaves[leaf] = leaves.get(leaf, 0) + count
     main_total = sum(c for t, c in threads.items() if "MainThread" in t)
@@ -387,6 +391,7 @@ def analyse_level(result: dict[str, Any], work: dict[str, Any], clinx: bool) -> 
         "completed_notes_per_s": done_notes / seconds,
         "completed_doc_tokens_per_s": done_tokens / seconds,
         "client_cpu_s": result["client_cpu_s"],
+        "client_cpu_cores": result["client_cpu_s"] / max(result["finished"] - result["started"], 1e-9),
         "loadavg": result["loadavg"],
     }
     first, last = samples[0], samples[-1]
@@ -745,6 +750,10 @@ def main() -> int:
         best_machine(stored, stored.get("environment", {}).get("machine"))
         for record in stored.get("models", {}).values():
             record["targets"] = targets(record)
+            for variant, levels in record.get("clinx", {}).items():  # re-read the raw stacks, if kept
+                spy = args.output / f"pyspy-{record['model']}-{variant}-c32.txt"
+                if "py_spy" in levels.get("c32", {}) and spy.is_file():
+                    levels["c32"]["py_spy"] = summarise_py_spy(spy)
         results_path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
     else:
         names = [name.strip() for name in args.models.split(",") if name.strip()]

@@ -1,4 +1,8 @@
-"""Dependencies the routes share: server state, authentication, readiness."""
+"""Dependencies the routes share: server state, authentication, readiness.
+
+All ``async def``: they never block, and FastAPI runs a plain ``def`` dependency in its thread pool,
+a thread hand-off on every request.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from app.api.errors import ApiError
 from app.state import ServerState
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.clinx
     return state
 
@@ -34,15 +38,15 @@ def check_api_key(request: Request, keys: list[str]) -> None:
         raise ApiError(403, "forbidden", "the API key is not valid")
 
 
-def require_key(request: Request) -> None:
+async def require_key(request: Request) -> None:
     check_api_key(request, request.app.state.api_keys)
 
 
-def require_key_for_health(request: Request) -> None:
-    if get_state(request).settings.protect_health:
+async def require_key_for_health(request: Request) -> None:
+    if request.app.state.clinx.settings.protect_health:
         check_api_key(request, request.app.state.api_keys)
 
 
-def require_key_for_metrics(request: Request) -> None:
-    if get_state(request).settings.protect_metrics:
+async def require_key_for_metrics(request: Request) -> None:
+    if request.app.state.clinx.settings.protect_metrics:
         check_api_key(request, request.app.state.api_keys)

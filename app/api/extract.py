@@ -51,7 +51,7 @@ REQUEST_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExtractRequest"}}},
     }
 }
-DISCONNECT_POLL_S = 0.1
+DISCONNECT_POLL_S = 0.1  # only where the ASGI server's receive returns at once
 
 
 @router.post(
@@ -107,15 +107,31 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
 
 
 async def _until_disconnect(request: Request, work: Any) -> ExtractResult:
-    """Run the pipeline, cancelling it (and dropping its queued windows) if the client goes away."""
+    """Run the pipeline, cancelling it (and dropping its queued windows) if the client goes away.
+
+    The body has been read, so the ASGI ``receive`` now only returns when the client disconnects:
+    waiting on it costs nothing per request, where polling cost a timer and a receive every 0.1 s.
+    """
     task: asyncio.Task[ExtractResult] = asyncio.ensure_future(work)
-    while not task.done():
-        done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
-        if not done and await request.is_disconnected():
-            task.cancel()
-            task.add_done_callback(discard_outcome)  # it may still end with an exception nobody awaits
-            raise ApiError(499, "client_closed", "the client closed the connection")
-    return task.result()
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the server is stopping: neither may outlive the request
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    task.add_done_callback(discard_outcome)  # it may still end with an exception nobody awaits
+    raise ApiError(499, "client_closed", "the client closed the connection")
+
+
+async def _disconnected(request: Request) -> None:
+    while (message := await request.receive())["type"] != "http.disconnect":
+        if not message.get("body") and not message.get("more_body"):
+            await asyncio.sleep(DISCONNECT_POLL_S)  # a server whose receive does not block: poll
 
 
 def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int) -> None:

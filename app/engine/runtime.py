@@ -1,6 +1,6 @@
 """ONNX Runtime sessions for one bundle: provider choice, variant choice, batched inference.
 
-The worker thread calls :meth:`Runtime.run`; ONNX Runtime releases the GIL while it computes, so
+The batcher's inference thread calls :meth:`Runtime.run`; ONNX Runtime releases the GIL while it computes, so
 the event loop keeps accepting requests.
 """
 
