@@ -85,6 +85,14 @@ def targets_table(stored: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bracket(ceiling: dict[str, Any]) -> str:
+    """Before / after the server's levels, when measured both times (the reference is their mean)."""
+    if "after" not in ceiling:
+        return ""
+    return (f"; mean of {ceiling['before']['real_tokens_per_s']:,.0f} before and "
+            f"{ceiling['after']['real_tokens_per_s']:,.0f} after the server's levels")
+
+
 def misses(stored: dict[str, Any]) -> list[str]:
     """Why each missed target was missed, from the run's own figures."""
     lines: list[str] = []
@@ -165,7 +173,7 @@ def detail_tables(record: dict[str, Any]) -> list[str]:
                      f"{_pct(ceiling['padding_overhead'])} | "
                      f"{ceiling['windows_run'] / max(ceiling['batches_run'], 1):.1f}"
                      f" | – | – | – | – | {ceiling['batches_run']}/{ceiling['batches_total']} batches in "
-                     f"{ceiling['seconds']:.0f} s |")
+                     f"{ceiling['seconds']:.0f} s{_bracket(ceiling)} |")
     rows = [(f"clinx-serve {variant}", name, level) for variant, levels in record["clinx"].items()
             for name, level in levels.items()]
     rows += [("naive fp32", name, level) for name, level in record["baseline"].items()]
@@ -401,7 +409,8 @@ def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -
         "under load with the p99 lone latency of the same notes (the stricter per-note ratio is shown too).",
         "- **Ceiling**: `benchmarks/ceiling.py`: the server's `Runtime` on all windows of the workload, "
         "length-sorted and cut by the server's own budget (512 tokens on the CPU), padded before timing; "
-        "batches in a fixed shuffled order until all ran or the time was up.",
+        "batches in a fixed shuffled order until all ran or the time was up. Measured right before and right "
+        "after the server's levels of the same variant; the reference is the mean of the two.",
         "- **Naive baseline**: `benchmarks/naive_server.py`: FastAPI + `pipeline('token-classification', "
         "aggregation_strategy='simple', stride=100)` (model_max_length 512), PyTorch fp32, `torch."
         "set_num_threads`, a lock: one request at a time. Same checkpoint as the bundle. Its tokens/s count "
