@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     )
     max_queue_delay_ms: float = Field(5.0, ge=0, description="Longest a window waits for a batch to fill.")
     max_reorder_ms: float = Field(
-        1000.0, ge=0, description="Longest the oldest window is passed over for requests with less work left."
+        2000.0, ge=0,
+        description="Half-life of a waiting request's queued work for the scheduler (0 = first come, first served).",
     )
     max_queue_tokens: int = Field(262144, ge=1, description="Admission bound on queued tokens; beyond: 429.")
     request_timeout_s: float = Field(60.0, gt=0, description="Default per-request deadline.")

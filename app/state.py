@@ -57,7 +57,7 @@ def load_pipeline(settings: Settings, root: Path, metrics: Metrics) -> Pipeline:
         max_delay_s=settings.max_queue_delay_ms / 1000,
         max_queue_tokens=settings.max_queue_tokens,
         max_padding=settings.max_padding_ratio,
-        max_age_s=settings.max_reorder_ms / 1000,
+        age_half_life_s=settings.max_reorder_ms / 1000,
         # A GPU wants the next batch ready when the current one ends; on a CPU the model already uses
         # every core, and a second batch would only make newly arrived notes wait for two.
         workers=1 if runtime.provider == CPU else 2,

@@ -5,8 +5,10 @@ size) is also a property of the queue, not only of the software. This replays th
 a perfect server: one model, one window at a time (a running window is not interrupted, as on the CPU),
 each window taking exactly its tokens / the model-only ceiling's tokens/s from ``results.json``, and
 nothing else costing time. Requests arrive as a Poisson process at half the ceiling's notes/s, cycling
-through the benchmark's notes in its order. Two policies: FIFO, and clinx-serve's (the first window of
-the request with the fewest queued tokens; a window that waited 1 s goes first).
+through the benchmark's notes in its order. Policies: FIFO; shortest remaining work first (SRPT, no
+starvation bound); SRPT where a request older than 1 s goes first (clinx-serve's rule until
+2026-11-25: ``clinx-hard-age``); and clinx-serve's (SRPT with the work halved for every
+``CLINX_MAX_REORDER_MS`` waited).
 
 Reported per quartile of note size, as the benchmark does: p99 time in the system / p99 lone time of
 the same notes, over runs as long as the benchmark's half-load run (many seeds: how much one run can
@@ -31,10 +33,13 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.settings import Settings  # noqa: E402
 from benchmarks import bundles  # noqa: E402
 from benchmarks.run import PROFILES, percentile, size_quartiles  # noqa: E402
 
-MAX_AGE_S = 1.0
+MAX_AGE_S = 1.0  # the previous rule: a request older than this went first
+HALF_LIFE_S = Settings.model_fields["max_reorder_ms"].default / 1000  # the server's default
+POLICIES = ("fifo", "srpt", "clinx-hard-age", "clinx")
 
 
 @dataclass
@@ -46,6 +51,15 @@ class Request:
 
     def __post_init__(self) -> None:
         self.queued = sum(self.windows)
+
+
+def choose(waiting: list[Request], now: float, policy: str) -> Request:
+    """The request whose next window runs; ``waiting`` is in arrival order."""
+    if policy == "fifo" or (policy == "clinx-hard-age" and now - waiting[0].arrival >= MAX_AGE_S):
+        return waiting[0]
+    if policy == "clinx":  # the least queued work, halved for every HALF_LIFE_S the request has waited
+        return min(waiting, key=lambda request: request.queued * 0.5 ** ((now - request.arrival) / HALF_LIFE_S))
+    return min(waiting, key=lambda request: request.queued)  # srpt, and clinx-hard-age while nothing is old
 
 
 def simulate(windows: list[list[float]], rate: float, duration: float, policy: str, seed: int
@@ -71,9 +85,7 @@ def simulate(windows: list[list[float]], rate: float, duration: float, policy: s
         if not waiting:
             now = arrivals[next_arrival].arrival
             continue
-        chosen = waiting[0]
-        if policy == "clinx" and now - chosen.arrival < MAX_AGE_S:
-            chosen = min(waiting, key=lambda request: request.queued)
+        chosen = choose(waiting, now, policy)
         service = chosen.windows.pop(0)
         chosen.queued -= service
         now += service
@@ -110,7 +122,7 @@ def model_floor(name: str, stored: dict[str, Any], seeds: int, long_s: float, ca
     result: dict[str, Any] = {"model": name, "variant": variant, "ceiling_tokens_per_s": tokens_per_s,
                               "rate_notes_per_s": rate, "half_load_s": profile.half_load_s, "seeds": seeds,
                               "long_s": long_s, "policies": {}}
-    for policy in ("fifo", "clinx"):
+    for policy in POLICIES:
         worst = []
         for seed in range(seeds):
             quartiles = quartile_ratios(simulate(windows, rate, profile.half_load_s, policy, seed), sizes, alone)

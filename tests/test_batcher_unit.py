@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 import numpy as np
@@ -129,11 +130,25 @@ def test_cancelled_windows_are_dropped_unrun() -> None:
     assert calls == []
 
 
-def test_anchor_is_the_request_with_least_work_left_until_the_oldest_is_too_old() -> None:
+def test_anchor_is_the_request_with_least_work_left_and_waiting_halves_the_work() -> None:
     remaining = [900, 900, 40, 40, 900, 10]
-    assert choose_anchor(0.2, remaining, max_age_s=1.0) == 5
-    assert choose_anchor(1.0, remaining, max_age_s=1.0) == 0  # the oldest has waited long enough
-    assert choose_anchor(0.0, [], max_age_s=1.0) == 0
+    assert choose_anchor([0.2] * 6, remaining, half_life_s=1.0) == 5
+    # 900 tokens waiting 7 s count 7 tokens: it goes before a 10-token note that just arrived
+    assert choose_anchor([7.0, 7.0, 0.5, 0.5, 0.1, 0.0], remaining, half_life_s=1.0) == 0
+    assert choose_anchor([5.0, 5.0, 0.5, 0.5, 0.1, 0.0], remaining, half_life_s=1.0) == 5  # 28 > 10: not yet
+    assert choose_anchor([0.0, 0.0, 0.0], [50, 10, 10], half_life_s=0.0) == 0  # 0: first come, first served
+    assert choose_anchor([], [], half_life_s=1.0) == 0
+
+
+@given(st.integers(1, 100_000), st.lists(st.integers(1, 100_000), min_size=1, max_size=30), st.floats(0.05, 5))
+@settings(max_examples=300, deadline=None)
+def test_nobody_waits_for_a_k_times_smaller_note_longer_than_log2_k_half_lives(
+        waiting_work: int, fresh_work: list[int], half_life_s: float) -> None:
+    """The starvation bound: a request that has waited log2(its work / the smallest newcomer's) half-lives
+    (and a little more) goes before any number of newly arrived requests."""
+    waited = half_life_s * (max(0.0, math.log2(waiting_work / min(fresh_work))) + 0.01)
+    ages = [waited] + [0.0] * len(fresh_work)
+    assert choose_anchor(ages, [waiting_work, *fresh_work], half_life_s) == 0
 
 
 @given(st.lists(st.integers(1, 64), min_size=1, max_size=60), st.integers(64, 1024), st.data())

@@ -3,8 +3,8 @@
 Worker threads take batches from the queue by a token budget (rows x longest window), choosing
 windows of similar length around an anchor window to keep padding low, as soon as the budget is
 full or the oldest window has waited ``max_delay_s``. The anchor is the first window of the request
-with the least work left (a short note is not stuck behind a long one), unless the oldest window has
-waited ``max_age_s``: then it goes first, so no request starves. One worker on a CPU (the model
+with the least work left (a short note is not stuck behind a long one), its work halved for every
+``age_half_life_s`` it has waited, so no request starves. One worker on a CPU (the model
 already uses every core: a new short note waits for the running batch at most); two on a GPU, so
 one batch is padded and copied while the other computes.
 """
@@ -74,16 +74,17 @@ class WindowJob:
         return len(self.input_ids)
 
 
-def choose_anchor(oldest_age_s: float, remaining: Sequence[int], max_age_s: float) -> int:
-    """The window a batch is built around: queue position 0 is the oldest.
+def choose_anchor(ages_s: Sequence[float], remaining: Sequence[int], half_life_s: float) -> int:
+    """The window a batch is built around: the first queued window of the request that goes first.
 
-    The oldest window once it has waited ``max_age_s`` (nothing starves); otherwise the first queued
-    window of the request with the fewest queued tokens (shortest remaining work first, which keeps
-    short notes' latency close to their lone latency under load).
+    Shortest remaining work first keeps short notes close to their lone latency under load; waiting
+    halves a request's claim every ``half_life_s`` (``remaining x 2^(-age / half_life)``), so no
+    request starves: one waits for another k times smaller than itself for log2(k) half-lives at most.
     """
-    if not remaining or oldest_age_s >= max_age_s:
+    if not remaining or half_life_s <= 0:  # no half-life: first come, first served
         return 0
-    return min(range(len(remaining)), key=lambda index: (remaining[index], index))
+    return min(range(len(remaining)), key=lambda index: (remaining[index] * 0.5 ** (ages_s[index] / half_life_s),
+                                                         index))
 
 
 def plan_batch(lengths: Sequence[int], budget: int, max_padding: float | None = None, anchor: int = 0
@@ -153,7 +154,7 @@ class Batcher:
         max_delay_s: float,
         max_queue_tokens: int,
         max_padding: float | None = None,
-        max_age_s: float = 1.0,
+        age_half_life_s: float = 2.0,
         workers: int = 1,
         observer: BatchObserver | None = None,
     ) -> None:
@@ -163,7 +164,7 @@ class Batcher:
         self.max_delay_s = max_delay_s
         self.max_queue_tokens = max_queue_tokens
         self.max_padding = max_padding
-        self.max_age_s = max_age_s
+        self.age_half_life_s = age_half_life_s
         self.workers = workers
         self._observer = observer
         self._changed = threading.Condition()  # guards everything below; notified on submit/cancel/stop
@@ -267,8 +268,8 @@ class Batcher:
 
     def _take_batch(self, now: float) -> list[WindowJob]:
         lengths = [job.length for job in self._pending]
-        anchor = choose_anchor(now - self._pending[0].enqueued_at,
-                               [job.request.queued_tokens for job in self._pending], self.max_age_s)
+        anchor = choose_anchor([now - job.enqueued_at for job in self._pending],
+                               [job.request.queued_tokens for job in self._pending], self.age_half_life_s)
         chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
         batch = [job for index, job in enumerate(self._pending) if index in chosen]
         self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
