@@ -103,7 +103,7 @@ def misses(stored: dict[str, Any]) -> list[str]:
             if "of the model-only ceiling" in text:
                 lines.append(_saturation_miss(record, text.split()[1]))
             elif "p99 latency at half" in text:
-                lines.append(f"- **{record['model']}, half load**: {HALF_LOAD_MISS}")
+                lines.append(f"- **{record['model']}, half load**: {HALF_LOAD_MISS}{_floor(stored, record['model'])}")
             elif ">= 3x the naive" in text:
                 lines.append(f"- **{record['model']}, vs naive**: see the saturation line; the model reads "
                              f"{record['workload']['context_amplification']:.2f} tokens per note token (its "
@@ -116,10 +116,24 @@ HALF_LOAD_MISS = (
     "Poisson arrivals at half the saturated rate come in bursts, and one model on 2 cores serves one window "
     "at a time: a note that arrives behind a burst waits for it. Even an ideal single server has this tail "
     "(an M/M/1 queue at 50% load keeps a request ln(100) / (1 - 0.5) = 9.2 service times at p99); "
-    "shortest-remaining-work-first keeps the short notes close to their lone latency, and the notes of the "
-    "middle quartiles, which wait behind the short ones in a burst, carry the tail. The per-quartile figures "
-    "are in the model's section."
+    "serving the request with the least work left first shortens it for every note size but the largest, "
+    "and how far depends on how the rule keeps old requests from starving. The per-quartile figures are in "
+    "the model's section."
 )
+
+
+def _floor(stored: dict[str, Any], model: str) -> str:
+    """What the queueing simulation (benchmarks/queue_floor.py) says an ideal server would show."""
+    floor = next((r for r in stored.get("queue_floor", []) if r["model"] == model), None)
+    if floor is None:
+        return ""
+    parts = []
+    for policy, p in floor["policies"].items():
+        short = p["worst_quartile_short_runs"]
+        parts.append(f"{policy} {short['median']:.1f}x ({short['share_above_3x']:.0%} of runs above 3x)")
+    return (" An ideal server (no overhead, windows at the ceiling's rate, same notes and arrival rate; "
+            "`benchmarks/queue_floor.py`, [queue-floor.md](queue-floor.md)) would show, as the median of runs as "
+            "long as this one, a worst quartile of: " + "; ".join(parts) + ".")
 
 
 def _saturation_miss(record: dict[str, Any], variant: str) -> str:

@@ -770,6 +770,9 @@ def main() -> int:
     stored: dict[str, Any] = {"models": {}}
     if results_path.is_file():
         stored = json.loads(results_path.read_text(encoding="utf-8"))
+    floor = args.output / "queue-floor.json"
+    if floor.is_file():  # benchmarks/queue_floor.py: the half-load test on an ideal server
+        stored["queue_floor"] = json.loads(floor.read_text(encoding="utf-8"))
     if args.report_only:
         best_machine(stored, stored.get("environment", {}).get("machine"))
         for record in stored.get("models", {}).values():
