@@ -47,7 +47,7 @@ serve: $(VENV)/.serve $(BUNDLE)/manifest.json
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The benchmark harness (not part of the tests): builds its bundles once, then about 31 minutes on 2 cores.
+# The benchmark harness (not part of the tests): builds its bundles once, then about 40 minutes on 2 cores.
 BENCH_MODELS ?= demo,xlmr-base,clinx-large
 bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py --models $(BENCH_MODELS) $(BENCH_ARGS)
