@@ -25,11 +25,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def length_sorted_batches(lengths_and_ids: list[list[int]], budget: int, pad_id: int) -> list[Any]:
+def length_sorted_batches(windows: list[list[int]], budget: int, pad_id: int) -> list[Any]:
     """Batches of windows sorted by length, each within ``rows x longest <= budget``; padded arrays."""
     import numpy as np
 
-    items = sorted(lengths_and_ids, key=len)
+    items = sorted(windows, key=len)
     batches = []
     start = 0
     while start < len(items):
@@ -49,13 +49,12 @@ def length_sorted_batches(lengths_and_ids: list[list[int]], budget: int, pad_id:
 
 
 def run(plan: dict[str, Any]) -> dict[str, Any]:
-    from app.bundle import verify_bundle
+    from app.bundle import bundle_encoder, verify_bundle
     from app.engine.runtime import Runtime
-    from app.text.encode import DocumentEncoder
 
     bundle = Path(plan["bundle"])
     manifest = verify_bundle(bundle, {plan["variant"]})
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
+    encoder = bundle_encoder(bundle, manifest)
     documents = encoder.encode_many(plan["texts"])
     windows = [encoder.input_ids(document, window) for document in documents for window in document.windows]
     batches = length_sorted_batches(windows, plan["max_batch_tokens"], manifest.special.pad_id)
