@@ -12,7 +12,7 @@ load alternates between them round by round (before-after, then after-before). P
 Load comes from ``benchmarks/loadgen.py`` in its own process, as in ``benchmarks/run.py``.
 
     git worktree add /work/wt-ab-before 2613ed3; git worktree add /work/wt-ab-after main
-    .venv/bin/python -m app.cli demo --output /work/ab-demo   # (or clinx_cli) one bundle for both
+    .venv/bin/clinx demo --output /work/ab-demo   # one bundle for both
     .venv/bin/python benchmarks/ab_engine.py --before /work/wt-ab-before --after /work/wt-ab-after \\
         --bundle /work/ab-demo --rounds 4
 """

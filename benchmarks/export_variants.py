@@ -36,7 +36,7 @@ Batch = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 def export(checkpoint: Path, output: Path, test: Path, corpus_format: str, *extra: str) -> float:
     """``clinx export`` as a user runs it; returns its wall time."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "app.cli", "export", str(checkpoint), "--output", str(output),
+    subprocess.run([sys.executable, "-m", "clinx_cli", "export", str(checkpoint), "--output", str(output),
                     "--name", output.name, "--eval-corpus", str(test), "--eval-format", corpus_format, *extra],
                    check=True, cwd=ROOT)
     return time.monotonic() - started
@@ -45,13 +45,16 @@ def export(checkpoint: Path, output: Path, test: Path, corpus_format: str, *extr
 def batches(bundle: Path, documents: list[Any], max_tokens: int) -> tuple[list[Batch], int]:
     """Every window of ``documents``, length-sorted, grouped by padded tokens; and the real token count."""
     from app.bundle import bundle_encoder, read_manifest
-    from benchmarks.ceiling import length_sorted_batches
+    from app.engine.executor import pad_rows
+    from app.engine.scheduler import length_sorted_batches
 
     manifest = read_manifest(bundle)
     encoder = bundle_encoder(bundle, manifest)
     rows = [encoder.input_ids(encoded, window) for encoded in encoder.encode_many([d.text for d in documents])
             for window in encoded.windows]
-    return length_sorted_batches(rows, max_tokens, manifest.special.pad_id), sum(len(row) for row in rows)
+    groups = length_sorted_batches([len(row) for row in rows], max_tokens)
+    padded = [pad_rows([rows[index] for index in group], manifest.special.pad_id) for group in groups]
+    return padded, sum(len(row) for row in rows)
 
 
 def throughput(paths: dict[str, Path], work: list[Batch], tokens: int, threads: int, rounds: int

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from app.engine.budget import batch_budget
 from app.engine.runtime import CPU, CUDA, choose_variant
-from app.state import batch_budget
 
 STRIDE = 100  # the naive pipeline's overlap, like clinx's 100 subwords of context
 PROVIDERS = {"cpu": CPU, "cuda": CUDA}

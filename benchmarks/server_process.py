@@ -94,12 +94,14 @@ class ServerProcess:
     # --- starting -----------------------------------------------------------------------------------------
 
     @classmethod
-    def spawn(cls, command: list[str], env: dict[str, str], port: int, log_path: Path, *, cwd: Path = ROOT
-              ) -> ServerProcess:
-        """Any server command that listens on ``port`` and answers ``/health/ready`` (clinx or the naive one)."""
+    def spawn(cls, command: list[str], env: dict[str, str], port: int, log_path: Path, *, cwd: Path = ROOT,
+              new_session: bool = False) -> ServerProcess:
+        """Any server command that listens on ``port`` and answers ``/health/ready`` (clinx, the naive one, or
+        a container runner); ``new_session`` puts it in its own process group (see ``kill_session``)."""
         handle = log_path.open("wb")
         try:
-            process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=cwd)
+            process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=cwd,
+                                       start_new_session=new_session)
         except BaseException:
             handle.close()
             raise
@@ -140,15 +142,16 @@ class ServerProcess:
 
     # --- while it runs ------------------------------------------------------------------------------------
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        """Until ``/health/ready`` answers 200; fails with the log's end if the process exits first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        """Until ``/health/ready`` answers 200 (the seconds it took); fails with the log's end if the process
+        exits first."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()[-5000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/health/ready", timeout=5).status_code == 200:
-                    return
+                    return time.monotonic() - started
             time.sleep(0.1)
         raise TimeoutError(f"server not ready after {timeout} s:\n{self.log()[-5000:]}")
 
@@ -173,6 +176,13 @@ class ServerProcess:
 
     def wait_exit(self, timeout: float = 60.0) -> int:
         return self.process.wait(timeout=timeout)
+
+    def kill_session(self) -> None:
+        """Last resort for a server spawned with ``new_session``: SIGKILL its whole process group."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, then SIGKILL if it has not exited after ``timeout``; its exit code."""

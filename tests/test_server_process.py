@@ -30,9 +30,8 @@ def test_counts_answers_memory_and_stops_cleanly(tiny_bundle: Path, tmp_path: Pa
 def test_a_server_that_fails_to_start_says_why(tmp_path: Path) -> None:
     missing = tmp_path / "no-bundle"
     server = ServerProcess.launch(missing, tmp_path)
-    with pytest.raises(RuntimeError, match="server exited with 1") as raised:
-        with server.running(ready_timeout_s=120):
-            pass
+    with pytest.raises(RuntimeError, match="server exited with 1") as raised, server.running(ready_timeout_s=120):
+        pass
     assert "does not exist" in str(raised.value)
     assert sum(server.error_lines().values()) == 1
     assert server.process.poll() is not None
@@ -56,3 +55,11 @@ def test_the_command_follows_the_checkout(tmp_path: Path) -> None:
     assert serve_command(tmp_path)[1:] == ["-m", OLD_CLI_MODULE, "serve"]
     (tmp_path / CLI_MODULE).mkdir()
     assert serve_command(tmp_path)[1:] == ["-m", CLI_MODULE, "serve"]
+
+
+def test_the_helper_imports_no_server_code() -> None:
+    """A checkout of another commit is served with its own ``app`` (benchmarks/ab_engine.py): the helper stays out."""
+    from tests.test_layering import imported_modules
+
+    imports = imported_modules(Path(__file__).resolve().parents[1] / "benchmarks" / "server_process.py")
+    assert not {name for name in imports if name.split(".")[0] in ("app", "clinx_cli", "model_export")}, imports
