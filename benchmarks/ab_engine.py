@@ -129,12 +129,27 @@ def spread(values: list[float]) -> dict[str, float]:
             "spread": (max(values) - min(values)) / middle if middle else 0.0}
 
 
+def per_cpu(figures: dict[str, Any]) -> float | None:
+    """Model tokens per CPU-second of the server: robust to other jobs taking cores away (a shared machine)."""
+    rate, cores = figures.get("saturation_model_tokens_per_s"), figures.get("server_cpu_cores")
+    return rate / cores if rate and cores else None
+
+
+FIGURES = {"saturation_notes_per_s": "higher", "saturation_model_tokens_per_cpu_s": "higher",
+           "lone_p50_s": "lower", "lone_mean_common_s": "lower"}
+
+
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Per figure: each side's median and spread, after/before of the medians, and the paired ratios."""
-    figures = {"saturation_notes_per_s": "higher", "lone_p50_s": "lower", "lone_mean_common_s": "lower"}
+    for r in rounds:
+        for side in SIDES:
+            r[side]["saturation_model_tokens_per_cpu_s"] = per_cpu(r[side])
     out: dict[str, Any] = {}
-    for figure, better in figures.items():
-        sides = {side: spread([r[side][figure] for r in rounds if r[side][figure] is not None]) for side in SIDES}
+    for figure, better in FIGURES.items():
+        values = {side: [r[side][figure] for r in rounds if r[side][figure] is not None] for side in SIDES}
+        if not all(values.values()):
+            continue
+        sides = {side: spread(values[side]) for side in SIDES}
         paired = [r["after"][figure] / r["before"][figure] for r in rounds if r["before"][figure]
                   and r["after"][figure] is not None]
         ratio = sides["after"]["median"] / sides["before"]["median"]
@@ -163,16 +178,22 @@ def markdown(report: dict[str, Any]) -> str:
         f"warm-up); lone latency: 1 client for {args['lone_s']:.0f} s; {args['rounds']} rounds.",
         f"- Rerun: `{report['command']}`", "",
         "## Per round", "",
-        "| round | order | load 1m | before notes/s | after notes/s | before lone p50 ms | after lone p50 ms "
-        "| before lone mean ms (same notes) | after lone mean ms (same notes) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| round | order | load 1m | before notes/s | after notes/s | before model tok/CPU-s "
+        "| after model tok/CPU-s | before lone p50 ms | after lone p50 ms | before lone mean ms (same notes) "
+        "| after lone mean ms (same notes) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for index, r in enumerate(report["rounds"]):
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value * 1000:.0f}"
 
+        def rate(side: dict[str, Any]) -> str:
+            value = side.get("saturation_model_tokens_per_cpu_s")
+            return "-" if value is None else f"{value:.0f}"
+
         lines.append(f"| {index + 1} | {' then '.join(r['order'])} | {r['loadavg_start'][0]:.1f} | "
                      f"{r['before']['saturation_notes_per_s']:.2f} | {r['after']['saturation_notes_per_s']:.2f} | "
+                     f"{rate(r['before'])} | {rate(r['after'])} | "
                      f"{ms(r['before']['lone_p50_s'])} | {ms(r['after']['lone_p50_s'])} | "
                      f"{ms(r['before']['lone_mean_common_s'])} ({r['lone_common_notes']} notes) | "
                      f"{ms(r['after']['lone_mean_common_s'])} |")
@@ -180,9 +201,11 @@ def markdown(report: dict[str, Any]) -> str:
               "| figure | before median (min-max) | after median (min-max) | after / before | paired ratios "
               "| run-to-run spread | within spread |", "|---|---|---|---|---|---|---|"]
     names = {"saturation_notes_per_s": f"saturation notes/s, {args['clients']} clients",
+             "saturation_model_tokens_per_cpu_s": "saturation model tokens per CPU-second of the server",
              "lone_p50_s": "lone latency p50 (ms)", "lone_mean_common_s": "lone latency, mean over the same notes (ms)"}
     for figure, s in summary.items():
-        scale, digits = (1.0, 2) if figure.startswith("saturation") else (1000.0, 0)
+        scale, digits = {"saturation_notes_per_s": (1.0, 2), "saturation_model_tokens_per_cpu_s": (1.0, 0)}.get(
+            figure, (1000.0, 0))
 
         def fmt(side: dict[str, float], scale: float = scale, digits: int = digits) -> str:
             return (f"{side['median'] * scale:.{digits}f} ({side['min'] * scale:.{digits}f}-"
@@ -193,16 +216,18 @@ def markdown(report: dict[str, Any]) -> str:
                      + f" | {max(s['before']['spread'], s['after']['spread']):.1%} | "
                      f"{'yes' if s['within_spread'] else 'NO'} |")
     lines += ["", "Spread: (max - min) / median of one side's rounds, the larger side's. Paired ratio: after / before "
-              "within a round (the two sides measured minutes apart). Lower is better for latency, higher for "
-              "notes/s.", ""]
+              "within a round (the two sides measured a minute apart). Lower is better for latency, higher for "
+              "rates. Notes/s counts the notes answered within the window (a note more or less is ~7 %); model "
+              "tokens per CPU-second of the server (from its token counter and /proc) is the rate that other jobs "
+              "taking cores away changes least.", ""]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, required=True, help="working tree of the commit before")
-    parser.add_argument("--after", type=Path, required=True, help="working tree of the commit after")
-    parser.add_argument("--bundle", type=Path, required=True, help="one bundle both serve (clinx demo --output ...)")
+    parser.add_argument("--before", type=Path, help="working tree of the commit before")
+    parser.add_argument("--after", type=Path, help="working tree of the commit after")
+    parser.add_argument("--bundle", type=Path, help="one bundle both serve (clinx demo --output ...)")
     parser.add_argument("--notes", type=Path, default=bundles.NOTES, help="MTSamples notes.jsonl")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--clients", type=int, default=32)
@@ -211,7 +236,12 @@ def main() -> int:
     parser.add_argument("--warmup-s", type=float, default=3.0)
     parser.add_argument("--variant", default="auto")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "engine-ab")
+    parser.add_argument("--report-only", action="store_true", help="redraw the markdown from the output's JSON")
     args = parser.parse_args()
+    if args.report_only:
+        return write(json.loads(args.output.with_suffix(".json").read_text(encoding="utf-8")), args.output)
+    if not (args.before and args.after and args.bundle):
+        parser.error("--before, --after and --bundle are required (unless --report-only)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     import httpx
@@ -239,11 +269,17 @@ def main() -> int:
                      "saturation_s": args.saturation_s, "lone_s": args.lone_s, "warmup_s": args.warmup_s,
                      "server": BENCH_SETTINGS},
         "command": " ".join(["benchmarks/ab_engine.py", *sys.argv[1:]]),
-        "workload": work["summary"], "rounds": rounds, "summary": summarise(rounds), "server_error_lines": errors,
+        "workload": work["summary"], "rounds": rounds, "server_error_lines": errors,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    return write(report, args.output)
+
+
+def write(report: dict[str, Any], output: Path) -> int:
+    """The summary (recomputed from the rounds), then ``output``.json and .md."""
+    report["summary"] = summarise(report["rounds"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    output.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
     return 0
 
