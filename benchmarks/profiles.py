@@ -13,7 +13,6 @@ from app.engine.runtime import CPU, CUDA, choose_variant
 
 STRIDE = 100  # the naive pipeline's overlap, like clinx's 100 subwords of context
 PROVIDERS = {"cpu": CPU, "cuda": CUDA}
-VARIANTS = {"cpu": ("fp32", "int8"), "cuda": ("fp32", "fp16")}  # what the bench bundles are exported with
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +74,9 @@ def profile_for(name: str, device: str, quick: bool) -> Profile:
     return (QUICK if quick else PROFILES)[device][name]
 
 
-def reduced_variant(device: str) -> str:
-    """The variant clinx-serve picks by default (``variant=auto``) on this device."""
-    return choose_variant("auto", PROVIDERS[device], set(VARIANTS[device]))
+def reduced_variant(device: str, available: set[str]) -> str:
+    """The variant clinx-serve picks by default (``variant=auto``) on this device from a bundle's ``available``."""
+    return choose_variant("auto", PROVIDERS[device], available)
 
 
 def max_batch_tokens(device: str, max_length: int) -> int:

@@ -65,13 +65,14 @@ def measure_model(name: str, args: argparse.Namespace, machine: dict[str, Any], 
     clinx_flops = flops_per_token(model.checkpoint, summary["window_length_token_weighted"])
     naive_flops = flops_per_token(model.checkpoint, summary["naive_window_length_token_weighted"])
     limits = machine_limits(machine, clinx_flops)
+    files = bundle_files(model.bundle)
     record: dict[str, Any] = {
         "model": name, "description": model.description, "quick": args.quick, "threads": args.threads,
-        "device": args.device, "reduced_variant": reduced_variant(args.device),
+        "device": args.device, "reduced_variant": reduced_variant(args.device, set(files)),
         "profile": dataclasses.asdict(profile), "workload": summary, "started_loadavg": loadavg(),
         "flops_per_token": {"clinx_windows": clinx_flops, "naive_windows": naive_flops},
         "machine_limit_model_tokens_per_s": limits,
-        "bundle_files": bundle_files(model.bundle), "ceiling": {}, "clinx": {}, "baseline": {}, "half_load": {},
+        "bundle_files": files, "ceiling": {}, "clinx": {}, "baseline": {}, "half_load": {},
         "server_memory": {},
     }
     texts = [note["text"] for note in work["notes"]]
