@@ -93,6 +93,15 @@ elif [ "$INSTALL" = target ]; then
     fail install $((SECONDS - started)) "$(tail -3 "$OUT/logs/install.log")"
   export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
   step install ok $((SECONDS - started)) "${#WHEELS[@]} wheels into $WORK/site (first on PYTHONPATH)"
+  # onnxruntime.preload_dlls() looks for CUDA and cuDNN (the nvidia-* pip packages) next to onnxruntime:
+  # link the node's own nvidia/ folder there, unless the kit brought its own.
+  FIND_NVIDIA='import os, site; print(*[d for d in (os.path.join(p, "nvidia") for p in site.getsitepackages()) if os.path.isdir(d)][:1])'
+  NVIDIA=$("$PY" -c "$FIND_NVIDIA" 2>/dev/null)
+  if [ -n "$NVIDIA" ] && [ ! -e "$WORK/site/nvidia" ]; then
+    ln -s "$NVIDIA" "$WORK/site/nvidia" && step cuda-libraries ok 0 "linked $NVIDIA into $WORK/site"
+  else
+    step cuda-libraries skipped 0 "${NVIDIA:-no nvidia-* packages in the site-packages of the node}"
+  fi
 else
   if ls "$WORK/kit/wheels/" | grep -q '^onnxruntime_gpu-' && "$PY" -m pip show onnxruntime >/dev/null 2>&1; then
     "$PY" -m pip uninstall -y onnxruntime >"$OUT/logs/install.log" 2>&1

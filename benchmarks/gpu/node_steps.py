@@ -9,12 +9,15 @@ baseline), ``gpu_machine.py`` / ``machine.py`` (matrix rates).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +48,15 @@ def provider(plan: dict[str, Any]) -> dict[str, Any]:
                               "available_providers": ort.get_available_providers(), "device": plan["device"],
                               "app_file": app.__file__}
     if plan["device"] == "cuda":
+        said = io.StringIO()
         try:
-            ort.preload_dlls()
+            with contextlib.redirect_stdout(said), warnings.catch_warnings(record=True) as warned:
+                ort.preload_dlls()  # it prints what it could not load, and carries on
             result["preload_dlls"] = "ok"
         except Exception as error:  # recorded: the system's CUDA may still be found
             result["preload_dlls"] = f"{type(error).__name__}: {error}"
+            warned = []
+        result["preload_dlls_said"] = said.getvalue().strip().splitlines() + [str(w.message) for w in warned]
         result["cuda_libraries"] = sorted({line.split()[-1] for line in Path("/proc/self/maps").read_text()
                                            .splitlines() if CUDA_LIBRARIES.search(line)})
     bundle = Path(plan["bundle"])

@@ -26,6 +26,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,42 @@ def wheel_project(path: Path) -> str:
 
 def skipped(path: Path, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(wheel_project(path), canonical(pattern)) for pattern in patterns)
+
+
+def requirements(wheel: Path) -> list[str]:
+    """The wheel's Requires-Dist lines (its METADATA)."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(item for item in archive.namelist() if item.endswith(".dist-info/METADATA"))
+        text = archive.read(name).decode("utf-8")
+    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Requires-Dist:")]
+
+
+def needed_wheels(wheels: list[Path], root: Path, extras: tuple[str, ...], patterns: list[str],
+                  python_version: str) -> tuple[list[Path], list[Path]]:
+    """(kept, left out): what ``root[extras]`` needs, not descending into what the node has.
+
+    A distribution left out takes with it what only it needed: tokenizers' huggingface-hub must not
+    travel, or it would shadow the node's own, the one its transformers was installed with.
+    """
+    from packaging.requirements import Requirement
+
+    by_name = {wheel_project(path): path for path in wheels}
+    environment = {"python_version": python_version, "python_full_version": f"{python_version}.0",
+                   "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+                   "os_name": "posix", "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    kept: dict[str, Path] = {}
+    pending = [(wheel_project(root), extras)]
+    while pending:
+        name, wanted = pending.pop()
+        if name in kept or name not in by_name or (kept and skipped(by_name[name], patterns)):
+            continue
+        kept[name] = by_name[name]
+        for line in requirements(by_name[name]):
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *wanted)):
+                pending.append((canonical(requirement.name), tuple(requirement.extras)))
+    return sorted(kept.values()), sorted(path for path in wheels if path not in kept.values())
 
 
 def build_clinx_wheel(directory: Path) -> Path:
@@ -209,11 +246,9 @@ def _build(args: argparse.Namespace, output: Path, stage: Path) -> Path:
         found = [clinx] if args.wheels == "clinx" else download_wheels(clinx, args.python_version,
                                                                        stage / "download", args.constraints)
         patterns = [*(() if args.no_default_skips else DEFAULT_SKIPS), *args.skip]
-        for path in found:
-            if path != clinx and skipped(path, patterns):
-                left_out.append(path.name)
-            else:
-                wheels.append(Path(shutil.copy2(path, stage / "wheels" / path.name)))
+        kept, dropped = needed_wheels(found, clinx, ("gpu",), patterns, args.python_version)
+        wheels = [Path(shutil.copy2(path, stage / "wheels" / path.name)) for path in kept]
+        left_out = [path.name for path in dropped]
     notes = sample_notes(args.notes, args.sample)
     kit: dict[str, Any] = {
         "built": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": git_commit(),
