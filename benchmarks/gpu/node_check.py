@@ -30,11 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import run as harness  # noqa: E402
+from benchmarks import bundles  # noqa: E402
+from benchmarks.environment import environment  # noqa: E402
 from benchmarks.gpu import node_report  # noqa: E402
+from benchmarks.profiles import max_batch_tokens  # noqa: E402
+from benchmarks.workload import flops_per_token, workload  # noqa: E402
 
 KINDS = ("provider", "ceiling", "serve", "matrix", "naive")
-BATCH_TOKENS = harness.MAX_BATCH_TOKENS
 
 
 @dataclass
@@ -56,14 +58,14 @@ def variant_order(device: str, available: list[str]) -> list[str]:
 
 
 def node_workload(name: str, bundle: Path, skeleton: Path | None, notes_path: Path, count: int) -> dict[str, Any]:
-    """The notes, their subwords and windows (``run.workload``; the naive windows too when transformers is there)."""
-    harness.bundles.NOTES = notes_path
+    """The notes, subwords and windows (``benchmarks/workload.py``; the naive windows too, with transformers)."""
+    bundles.NOTES = notes_path
     if skeleton is not None and importlib.util.find_spec("transformers") is not None:
-        return harness.workload(name, bundle, skeleton, count, quick=False)
+        return workload(name, bundle, skeleton, count, quick=False)
     from app.bundle import verify_bundle
     from app.text.encode import DocumentEncoder
 
-    notes = harness.bundles.read_notes(notes_path)
+    notes = bundles.read_notes(notes_path)
     random.Random(8).shuffle(notes)
     notes = notes[:count]
     manifest = verify_bundle(bundle, set())
@@ -71,7 +73,7 @@ def node_workload(name: str, bundle: Path, skeleton: Path | None, notes_path: Pa
     documents = encoder.encode_many([note["text"] for note in notes])
     windows = [len(encoder.input_ids(d, w)) for d in documents for w in d.windows]
     doc_tokens = [d.token_count for d in documents]
-    return {"model": name, "notes": notes, "doc_tokens": doc_tokens, "summary": {
+    return {"model": name, "notes": notes, "max_length": manifest.max_length, "doc_tokens": doc_tokens, "summary": {
         "notes": len(notes), "doc_tokens": sum(doc_tokens), "windows": len(windows), "model_tokens": sum(windows),
         "model_tokens_per_note": sum(windows) / len(notes),
         "context_amplification": sum(windows) / max(1, sum(doc_tokens)),
@@ -100,7 +102,8 @@ def plan_steps(kit: dict[str, Any], root: Path, args: argparse.Namespace, works:
             tag = f"{name}-{variant}"
             ceiling = Step(f"ceiling:{tag}", "ceiling", {
                 **common, "bundle": bundle, "variant": variant, "texts": texts, "repeat": True,
-                "max_batch_tokens": BATCH_TOKENS[args.device], "duration_s": args.ceiling_s},
+                "max_batch_tokens": max_batch_tokens(args.device, works[name]["max_length"]),
+                "duration_s": args.ceiling_s},
                 max_s=args.ceiling_s + 120, min_s=args.ceiling_s + 10, model=name, variant=variant)
             serve = Step(f"serve:{tag}", "serve", {**common, **load, "bundle": bundle, "variant": variant,
                                                    "tag": tag, "work": works[name]},
@@ -238,8 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         entry["workload"] = works[name]["summary"]
         if skeleton is not None:
-            entry["flops_per_token"] = harness.flops_per_token(skeleton,
-                                                               works[name]["summary"]["window_length_token_weighted"])
+            entry["flops_per_token"] = flops_per_token(skeleton, works[name]["summary"]["window_length_token_weighted"])
     node_report.write(results, args.out)
     deadline = time.monotonic() + args.time_box_s
     for step in plan_steps(kit, args.kit, args, works):
@@ -249,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{step.record.get('reason', '')}", flush=True)
         results["steps"].append({key: value for key, value in step.record.items() if key != "result"})
         node_report.file_result(results, step, kit)
-        results["environment"] = harness.environment(results.get("machine") or {})
+        results["environment"] = environment(results.get("machine") or {})
         results["elapsed_s"] = round(time.monotonic() - began, 1)
         node_report.write(results, args.out)
     node_report.write(results, args.out)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks import run as harness
+from benchmarks.workload import machine_limits
 
 
 def file_result(results: dict[str, Any], step: Any, kit: dict[str, Any]) -> None:
@@ -37,7 +37,7 @@ def file_result(results: dict[str, Any], step: Any, kit: dict[str, Any]) -> None
     machine = results.get("machine")
     for entry in results["models"].values():
         if machine and entry.get("flops_per_token"):
-            entry["machine_limit_model_tokens_per_s"] = harness.machine_limits(machine, entry["flops_per_token"])
+            entry["machine_limit_model_tokens_per_s"] = machine_limits(machine, entry["flops_per_token"])
 
 
 def write(results: dict[str, Any], out: Path) -> None:

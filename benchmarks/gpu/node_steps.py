@@ -1,7 +1,7 @@
 """One step of the node's self-check, run in its own process group so that the time box can end it.
 
 Each step reads a JSON plan and writes a JSON result; the measuring itself is the benchmark harness's:
-``ceiling.py`` (model-only ceiling), ``run.py``'s server helpers and ``loadgen.py`` (clinx serve, naive
+``ceiling.py`` (model-only ceiling), ``server_process.py`` and ``levels.py`` (clinx serve, naive
 baseline), ``gpu_machine.py`` / ``machine.py`` (matrix rates).
 
     python -m benchmarks.gpu.node_steps provider|ceiling|serve|naive|matrix plan.json result.json
@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import run as harness  # noqa: E402
+from benchmarks.levels import run_level  # noqa: E402
+from benchmarks.profiles import STRIDE, Level, Profile  # noqa: E402
+from benchmarks.server_process import bench_server, naive_server, proc_memory  # noqa: E402
 
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.ckpt")
 CUDA_LIBRARIES = re.compile(r"lib(cudart|cublas|cublasLt|cudnn|curand|cufft|nvrtc)[^/]*\.so[.0-9]*$")
@@ -82,8 +84,8 @@ def ceiling(plan: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _profile(plan: dict[str, Any]) -> harness.Profile:
-    return harness.Profile(notes=len(plan["work"]["notes"]), levels={}, duration_s=plan["level_s"],
+def _profile(plan: dict[str, Any]) -> Profile:
+    return Profile(notes=len(plan["work"]["notes"]), levels={}, duration_s=plan["level_s"],
                            warmup_s=plan["warmup_s"], drain_s=plan["drain_s"], ceiling_s=0, baseline_levels=(),
                            baseline_s=0, half_load_variants=(), half_load_s=0)
 
@@ -94,10 +96,10 @@ def _levels(plan: dict[str, Any], url: str, pid: int, clinx: bool) -> dict[str, 
     scratch.mkdir(parents=True, exist_ok=True)
     levels: dict[str, Any] = {}
     for concurrency in plan["concurrency"]:
-        level = harness.Level(concurrency)
-        analysed, _ = harness.run_level(url, pid, level, plan["work"], _profile(plan), scratch,
-                                        f"{plan['tag']}-{level.name}", clinx)
-        analysed["server_memory"] = harness.proc_memory(pid)
+        level = Level(concurrency)
+        analysed, _ = run_level(url, pid, level, plan["work"], _profile(plan), scratch, f"{plan['tag']}-{level.name}",
+                                clinx)
+        analysed["server_memory"] = proc_memory(pid)
         analysed["gpu_memory_used_mib"] = gpu_memory_used()
         levels[level.name] = analysed
         print(f"{plan['tag']} {level.name}: {json.dumps(_headline(analysed))}", flush=True)
@@ -113,11 +115,10 @@ def serve(plan: dict[str, Any]) -> dict[str, Any]:
     """``clinx serve`` (CLINX_DEVICE, CLINX_VARIANT) at each concurrency, single-note requests."""
     log_path = Path(plan["log_dir"]) / f"{plan['tag']}-server.log"
     started = time.monotonic()
-    with harness.clinx_server(Path(plan["bundle"]), plan["variant"], plan["threads"], plan["device"],
-                              log_path) as (url, pid):
+    with bench_server(Path(plan["bundle"]), plan["variant"], plan["threads"], plan["device"], log_path) as server:
         ready_s = time.monotonic() - started
-        info = server_info(url)
-        return {"ready_s": ready_s, "info": info, "levels": _levels(plan, url, pid, clinx=True)}
+        info = server_info(server.url)
+        return {"ready_s": ready_s, "info": info, "levels": _levels(plan, server.url, server.pid, clinx=True)}
 
 
 def server_info(url: str) -> dict[str, Any]:
@@ -148,9 +149,9 @@ def naive(plan: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"torch {torch.__version__} sees no CUDA device")
     checkpoint = materialise_checkpoint(Path(plan["skeleton"]), Path(plan["scratch"]) / f"{plan['tag']}-checkpoint")
     log_path = Path(plan["log_dir"]) / f"{plan['tag']}-naive-server.log"
-    with harness.naive_server(checkpoint, plan["threads"], plan["device"], log_path) as (url, pid):
+    with naive_server(checkpoint, plan["threads"], plan["device"], STRIDE, log_path) as server:
         return {"weights": "random (the bundle's architecture and tokenizer; speed only)", "torch": torch.__version__,
-                "levels": _levels(plan, url, pid, clinx=False)}
+                "levels": _levels(plan, server.url, server.pid, clinx=False)}
 
 
 def matrix(plan: dict[str, Any]) -> dict[str, Any]:

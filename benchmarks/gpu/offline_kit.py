@@ -170,7 +170,7 @@ def write_bundle_tar(model: KitModel, target: Path) -> dict[str, int]:
 
 
 def write_check_tar(target: Path, kit: dict[str, Any], notes: list[dict[str, str]]) -> None:
-    """source/benchmarks (the harness and the node check), notes.jsonl, kit.json."""
+    """source/ (benchmarks: the harness and the node check; clinx_cli), notes.jsonl, kit.json."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "kit.json").write_text(json.dumps(kit, indent=2), encoding="utf-8")
@@ -178,7 +178,9 @@ def write_check_tar(target: Path, kit: dict[str, Any], notes: list[dict[str, str
         with tarfile.open(target, "w") as tar:
             tar.add(folder / "kit.json", "kit.json")
             tar.add(folder / "notes.jsonl", "notes.jsonl")
-            for path in sorted([*ROOT.glob("benchmarks/*.py"), *ROOT.glob("benchmarks/gpu/*.py")]):
+            # clinx_cli too: the benchmarks run `python -m clinx_cli serve` where the source has it (app: the wheel)
+            sources = [*ROOT.glob("benchmarks/*.py"), *ROOT.glob("benchmarks/gpu/*.py"), *ROOT.glob("clinx_cli/*.py")]
+            for path in sorted(sources):
                 tar.add(path, f"source/{path.relative_to(ROOT)}")
 
 
