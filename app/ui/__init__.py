@@ -1,8 +1,9 @@
 """The try-a-model page at ``/`` and the API docs at ``/docs`` and ``/redoc``, all served from this process.
 
 Hospital networks are closed: nothing here may come from a CDN. The page's files live in ``static/``
-(package data, no build step). Swagger UI and ReDoc come from the ``fastapi-offline`` distribution's
-files (kept up to date by its maintainers, never copied into this repository), following FastAPI's
+(package data, no build step). Swagger UI and ReDoc come from the ``fastapi-standalone-docs``
+distribution's files (kept up to date by its maintainers, never copied into this repository; its ReDoc
+build takes the Redocly logo from ``<page>/logo-mini.svg`` instead of a CDN), served following FastAPI's
 "self-hosting JavaScript and CSS for docs" recipe; Google Fonts stay off.
 """
 
@@ -35,8 +36,8 @@ PAGE_HEADERS = {
 
 
 def docs_assets() -> Path:
-    """The directory holding swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js and favicon.png."""
-    return Path(str(resources.files("fastapi_offline") / "static"))
+    """The directory holding swagger/ (Swagger UI), redoc/ (ReDoc and its logo) and fastapi/ (favicon)."""
+    return Path(str(resources.files("fastapi_standalone_docs") / "static"))
 
 
 def install(app: FastAPI, *, page: bool) -> None:
@@ -58,9 +59,9 @@ def install_docs(app: FastAPI) -> None:
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=f"{root}{oauth2_redirect}",
-            swagger_js_url=f"{root}{DOCS_ASSETS_PREFIX}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{DOCS_ASSETS_PREFIX}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{DOCS_ASSETS_PREFIX}/favicon.png",
+            swagger_js_url=f"{root}{DOCS_ASSETS_PREFIX}/swagger/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS_PREFIX}/swagger/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS_PREFIX}/fastapi/favicon.png",
             # validatorUrl null: no badge image from the public Swagger validator.
             swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
         )
@@ -75,10 +76,15 @@ def install_docs(app: FastAPI) -> None:
         return get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{DOCS_ASSETS_PREFIX}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{DOCS_ASSETS_PREFIX}/favicon.png",
+            redoc_js_url=f"{root}{DOCS_ASSETS_PREFIX}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS_PREFIX}/fastapi/favicon.png",
             with_google_fonts=False,
         )
+
+    @app.get("/redoc/logo-mini.svg", include_in_schema=False)
+    async def redoc_logo() -> FileResponse:
+        """Where this ReDoc build looks for the logo it would otherwise fetch from Redocly's CDN."""
+        return FileResponse(docs_assets() / "redoc" / "logo-mini.svg", media_type="image/svg+xml")
 
 
 def install_page(app: FastAPI) -> None:

@@ -62,7 +62,8 @@ def missing_web_files() -> list[str]:
     except ImportError as exc:
         return [f"app.ui does not import: {exc}"]
     wanted = [STATIC / name for name in ("index.html", "app.js", "app.css", "samples.json")]
-    wanted += [docs_assets() / name for name in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")]
+    wanted += [docs_assets() / name for name in ("swagger/swagger-ui-bundle.js", "swagger/swagger-ui.css",
+                                                 "redoc/redoc.standalone.js", "redoc/logo-mini.svg")]
     missing = [str(path) for path in wanted if not path.is_file()]
     return [f"web files missing from the installed packages: {missing}"] if missing else []
 

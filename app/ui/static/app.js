@@ -172,7 +172,6 @@ function renderSpans(container, text, spans, model) {
     if (span.assertion) mark.dataset.assertion = span.assertion;
     if (span.historical) mark.dataset.historical = "true";
     mark.dataset.badge = badge(span);
-    mark.setAttribute("aria-describedby", "tip");
     mark.append(document.createTextNode(text.slice(span.start, span.end)));
     mark.details = details(text, span);
     fragment.append(mark);
@@ -204,7 +203,9 @@ function details(text, span) {
 }
 
 function showTip(mark) {
+  hideTip();
   const tip = $("tip");
+  mark.setAttribute("aria-describedby", "tip"); // only the span whose details are showing
   const list = document.createElement("dl");
   for (const [term, value] of mark.details) {
     const dt = document.createElement("dt");
@@ -224,6 +225,7 @@ function showTip(mark) {
 
 function hideTip() {
   $("tip").hidden = true;
+  for (const owner of document.querySelectorAll('[aria-describedby="tip"]')) owner.removeAttribute("aria-describedby");
 }
 
 function legend(spansByView, model) {
