@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import support
 from tests.support import ServerProcess
 from tests.ui_support import LAUNCH_ARGS, NetworkLog, chromium_or_skip, edited_bundle, utf16_length, watch_network
 
@@ -266,14 +265,17 @@ def test_assertion_markers_follow_the_api(page_and_network: tuple[Any, NetworkLo
 
 
 def test_deidentify_view_shows_the_apis_deidentified_text(page_and_network: tuple[Any, NetworkLog],
-                                                          tmp_path: Path) -> None:
-    builder = getattr(support, "build_tiny_deid_bundle", None)
-    if builder is None:
-        pytest.skip("no de-identification test bundle: POST /deidentify (issue 17) has not landed "
-                    "(tests/support.py has no build_tiny_deid_bundle)")
+                                                          request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    try:
+        deid_bundle = request.getfixturevalue("tiny_deid_bundle")
+    except pytest.FixtureLookupError:
+        pytest.skip("no de-identification model to serve: POST /deidentify (issue 17) has not landed "
+                    "(no tiny_deid_bundle fixture in tests/conftest.py)")
     page, network = page_and_network
     note = "Seen by Dr. Anna Keller on 03/14/2091 \U0001F44B, MRN 4417-2290, phone (555) 010-4477.\n"
-    with ServerProcess.start(builder(tmp_path / "deid"), tmp_path) as server:
+    with ServerProcess.start(deid_bundle, tmp_path) as server:
+        models = httpx.get(server.url + "/info", timeout=10).json()["models"]
+        assert [model.get("task_type") for model in models] == ["deid"]
         open_page(page, server)
         assert page.is_visible("#deidentify")
         page.fill("#note", note)

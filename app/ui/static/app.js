@@ -97,8 +97,11 @@ function currentModel() {
   return state.models.find((model) => model.name === $("model").value);
 }
 
+// A de-identification bundle: /info's task_type (or, from older servers, a task that says so).
 function isDeid(model) {
-  return Boolean(model) && /^(deid|de-?identification)\b/i.test(String(model.task || ""));
+  if (!model) return false;
+  if (model.task_type) return model.task_type === "deid";
+  return /^(deid|de-?identification)\b/i.test(String(model.task || ""));
 }
 
 function showModel() {
@@ -107,7 +110,7 @@ function showModel() {
   const facts = [
     ["name", model.name],
     ["version", model.version],
-    ["task", model.task],
+    ["task", model.task_type ? `${model.task_type}: ${model.task}` : model.task],
     ["sha256", model.sha256],
     ["labels", (model.labels || []).join(", ")],
     ["runs on", `${model.execution_provider || "?"} (${model.variant || "?"})`],
@@ -310,7 +313,7 @@ async function extract(text, model) {
 async function deidentify(text, model) {
   const request = { documents: [{ id: "note", text }], model: model.name, offset_encoding: "utf16" };
   const operator = $("operator").value;
-  if (operator) request.operators = Object.fromEntries((model.labels || []).map((label) => [label, operator]));
+  if (operator) request.operators = { DEFAULT: operator }; // every PHI category, unless a key says otherwise
   const payload = await api("deidentify", request);
   const answer = payload.documents[0];
   const found = answer.items.map((item) => ({ ...item }));
