@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.body import parse, read_json
-from app.api.deps import get_state, require_key
+from app.api.deps import State, require_key
 from app.api.errors import ApiError
 from app.api.schemas import (
     DocumentIn,
@@ -23,7 +23,9 @@ from app.api.schemas import (
     OffsetEncoding,
 )
 from app.engine.batcher import DeadlineExceeded, QueueFull
-from app.engine.pipeline import DocumentResult, ExtractResult, Pipeline, discard_outcome
+from app.engine.extractor import Extractor
+from app.engine.pipeline import ExtractResult
+from app.engine.stages import DocumentResult, discard_outcome
 from app.state import ServerState
 from app.text.offsets import OffsetConverter
 
@@ -64,7 +66,7 @@ DISCONNECT_POLL_S = 0.1  # only where the ASGI server's receive returns at once
     "a document over the configured limit is refused with 413.",
     dependencies=[Depends(require_key)],
 )
-async def extract(request: Request, response: Response, state: ServerState = Depends(get_state)) -> ExtractResponse:
+async def extract(request: Request, response: Response, state: State) -> ExtractResponse:
     settings = state.settings
     if not state.ready:
         raise ApiError(503, "not_ready", "the server is draining" if state.draining else "the model is not loaded yet",
@@ -80,7 +82,7 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
     request.state.characters = sum(len(text) for text in texts)
     state.request_started()
     try:
-        result = await _until_disconnect(request, pipeline.extract(texts, deadline=time.monotonic() + timeout))
+        result = await _until_disconnect(request, pipeline.extract_async(texts, deadline=time.monotonic() + timeout))
     except QueueFull as error:
         raise ApiError(429, "queue_full", "the server is at capacity; retry later",
                        {"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)}
@@ -90,13 +92,13 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
                        {"timeout_s": timeout}) from None
     finally:
         state.request_finished()
-    record(state, pipeline, result)
+    wanted = set(body.labels) if body.labels is not None else None
+    record(state, pipeline, result, wanted)
     identity = pipeline.identity
     response.headers["X-Clinx-Model"] = f"{identity.name}/{identity.version}/{identity.sha256}"
     response.headers["X-Clinx-Queue-Time-Ms"] = f"{result.queue_wait_s * 1000:.1f}"
     response.headers["X-Clinx-Inference-Time-Ms"] = f"{result.inference_s * 1000:.1f}"
     response.headers["X-Clinx-Tokenize-Time-Ms"] = f"{result.tokenize_s * 1000:.1f}"
-    wanted = set(body.labels) if body.labels is not None else None
     return ExtractResponse(
         model=ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256),
         documents=[
@@ -143,20 +145,20 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
             raise ApiError(
                 413,
                 "document_too_large",
-                f"document {index} (id {document.id!r}) has {len(document.text)} characters; the limit is {max_chars}",
-                {"index": index, "id": document.id, "characters": len(document.text), "limit": max_chars},
+                f"document {index} has {len(document.text)} characters; the limit is {max_chars}",
+                {"index": index, "characters": len(document.text), "limit": max_chars},
             )
 
 
-def pick_model(state: ServerState, name: str | None) -> Pipeline:
+def pick_model(state: ServerState, name: str | None) -> Extractor:
     chosen = state.default_model if name is None else name
-    if chosen not in state.pipelines:  # the requested name is not echoed: errors quote nothing the client sent
+    if chosen not in state.models:  # the requested name is not echoed: errors quote nothing the client sent
         raise ApiError(404, "unknown_model", "the requested model is not served; see detail.models",
-                       {"models": sorted(state.pipelines)})
-    return state.pipelines[chosen]
+                       {"models": sorted(state.models)})
+    return state.models[chosen]
 
 
-def check_labels(labels: list[str] | None, pipeline: Pipeline) -> None:
+def check_labels(labels: list[str] | None, pipeline: Extractor) -> None:
     if labels is None:
         return
     known = set(pipeline.manifest.entity_types)
@@ -186,7 +188,7 @@ def document_out(
     return DocumentOut(id=document.id, entities=entities, stats=stats)
 
 
-def record(state: ServerState, pipeline: Pipeline, result: ExtractResult) -> None:
+def record(state: ServerState, pipeline: Extractor, result: ExtractResult, wanted: set[str] | None) -> None:
     metrics, model = state.metrics, pipeline.identity.name
     metrics.tokenization_duration.labels(model).observe(result.tokenize_s)
     metrics.queue_wait.labels(model).observe(result.queue_wait_s)
@@ -195,4 +197,5 @@ def record(state: ServerState, pipeline: Pipeline, result: ExtractResult) -> Non
         metrics.characters.labels(model).inc(outcome.characters)
         metrics.tokens.labels(model).inc(outcome.tokens)
         for entity in outcome.entities:
-            metrics.entities.labels(model, entity.label).inc()
+            if wanted is None or entity.label in wanted:  # count what the client receives
+                metrics.entities.labels(model, entity.label).inc()
