@@ -372,7 +372,10 @@ function wire() {
     view.addEventListener("focusout", hideTip);
   }
   document.addEventListener("keydown", (event) => event.key === "Escape" && hideTip());
-  window.addEventListener("resize", hideTip);
+  window.addEventListener("resize", () => {
+    const owner = document.querySelector('[aria-describedby="tip"]');
+    if (owner) showTip(owner); // follow the span as the text reflows
+  });
 }
 
 wire();
