@@ -7,7 +7,7 @@ BUNDLE ?= models/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench clean
+.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench browser clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,19 @@ demo: $(BUNDLE)/manifest.json
 serve: $(VENV)/.serve $(BUNDLE)/manifest.json
 	$(VENV)/bin/clinx serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+# The browser tests (tests/test_ui_browser.py) drive Debian's chromium through Playwright, which must not
+# download a browser of its own. Installed once with apt when missing (root only); where it cannot be
+# installed the browser tests skip and say so.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core >/dev/null; } || echo "chromium could not be installed: browser tests will skip"; \
+	else echo "$(CHROMIUM) is missing and cannot be installed here (needs root + apt-get): browser tests will skip"; fi
+
+test: $(VENV)/.dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark harness (not part of the tests): builds its bundles once, then about 40 minutes on 2 cores.

@@ -18,6 +18,7 @@ from app.api.schemas import ExtractRequest
 from app.metrics import Metrics
 from app.settings import Settings
 from app.state import ServerState
+from app.ui import install as install_ui
 
 DESCRIPTION = """Clinical concept extraction with CLIN-X taggers (XLM-RoBERTa-large further pre-trained on
 clinical text). `POST /extract` returns concept spans with exact character offsets; see docs/api.md."""
@@ -44,14 +45,16 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
         labels = {label for model in state.models.values() for label in model.manifest.entity_types}
         return sorted(labels), sorted(state.models)
 
+    # docs_url/redoc_url None: app.ui serves both from local files (closed networks).
     app = ClinxAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                   bodies=[ExtractRequest], served=served)
+                   bodies=[ExtractRequest], served=served, docs_url=None, redoc_url=None)
     app.state.clinx = state
     app.state.api_keys = settings.keys()
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
     app.include_router(ops.health)
     app.include_router(ops.router, tags=["operations"])
+    install_ui(app, page=settings.ui)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],

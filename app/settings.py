@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     protect_health: bool = Field(False, description="Require a key for health probes too.")
     protect_metrics: bool = Field(False, description="Require a key for /metrics too.")
     cors_origins: str = Field("", description="Comma-separated allowed CORS origins; empty = CORS off.")
+    ui: bool = Field(
+        True, description="Serve the try-a-model page at / (static files from the package; false: / answers 404)."
+    )
     drain_grace_s: float = Field(30.0, ge=0, description="Seconds in-flight requests get after SIGTERM.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -51,7 +51,21 @@ def problems(flavour: str) -> list[str]:
         import app.settings  # noqa: F401
     except ImportError as exc:
         found.append(f"the app package does not import: {exc}")
+    found += missing_web_files()
     return found
+
+
+def missing_web_files() -> list[str]:
+    """The page at / and the offline /docs, /redoc assets must be installed with the package (package data)."""
+    try:
+        from app.ui import STATIC, docs_assets
+    except ImportError as exc:
+        return [f"app.ui does not import: {exc}"]
+    wanted = [STATIC / name for name in ("index.html", "app.js", "app.css", "samples.json")]
+    wanted += [docs_assets() / name for name in ("swagger/swagger-ui-bundle.js", "swagger/swagger-ui.css",
+                                                 "redoc/redoc.standalone.js", "redoc/logo-mini.svg")]
+    missing = [str(path) for path in wanted if not path.is_file()]
+    return [f"web files missing from the installed packages: {missing}"] if missing else []
 
 
 def main(argv: list[str]) -> int:
