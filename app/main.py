@@ -12,7 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from pydantic.json_schema import models_json_schema
 
 from app import __version__
-from app.api import extract, ops
+from app.api import deidentify, extract, ops
+from app.api.deid_schemas import DeidentifyRequest
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
 from app.api.schemas import ExtractRequest
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_keys = settings.keys()
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
+    deidentify.install(app, settings)
     app.include_router(ops.health)
     app.include_router(ops.router, tags=["operations"])
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
@@ -70,7 +72,8 @@ def _document_request_body(app: FastAPI, state: ServerState) -> None:
         schema = original()
         app.openapi_schema = None
         _, definitions = models_json_schema(
-            [(ExtractRequest, "validation")], ref_template="#/components/schemas/{model}"
+            [(ExtractRequest, "validation"), (DeidentifyRequest, "validation")],
+            ref_template="#/components/schemas/{model}",
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(definitions.get("$defs", {}))

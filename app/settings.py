@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     )
     api_keys: str = Field("", description="Comma-separated API keys; empty = no auth.")
     api_keys_file: Path | None = Field(None, description="File with one API key per line.")
+    deid_secret: SecretStr | None = Field(
+        None, description="HMAC key for /deidentify's hash, surrogate and date_shift (at least 16 characters); "
+        "unset = those operators are refused. Prefer deid_secret_file.")
+    deid_secret_file: Path | None = Field(None, description="File holding the de-identification secret.")
+    deid_patterns: bool = Field(
+        True, description="Join the model's PHI spans with pattern matches (phones, emails, IDs, dates ...)."
+    )
     protect_health: bool = Field(False, description="Require a key for health probes too.")
     protect_metrics: bool = Field(False, description="Require a key for /metrics too.")
     cors_origins: str = Field("", description="Comma-separated allowed CORS origins; empty = CORS off.")
@@ -66,3 +73,31 @@ class Settings(BaseSettings):
             lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
             keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         return keys
+
+    @model_validator(mode="after")
+    def _deid_secret_usable(self) -> Settings:
+        """A bad secret stops start-up with one line, not the first request that needs it."""
+        self.deid_key()
+        return self
+
+    def deid_key(self) -> bytes | None:
+        """The de-identification secret, from ``deid_secret`` or ``deid_secret_file``; None if neither.
+
+        Raises ValueError for a secret under 16 bytes: a short key is guessable, and a keyed hash of a
+        name under a guessable key is no protection at all. The secret itself is never in a message.
+        """
+        from app.deid.keys import MIN_SECRET_BYTES
+
+        secret = self.deid_secret.get_secret_value() if self.deid_secret is not None else None
+        if secret is None and self.deid_secret_file is not None:
+            try:
+                secret = self.deid_secret_file.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ValueError(f"cannot read the de-identification secret file: {error.strerror}") from None
+        if secret is None or secret == "":
+            return None
+        key = secret.encode("utf-8")
+        if len(key) < MIN_SECRET_BYTES:
+            raise ValueError(f"the de-identification secret must be at least {MIN_SECRET_BYTES} bytes "
+                             "(CLINX_DEID_SECRET / CLINX_DEID_SECRET_FILE)")
+        return key

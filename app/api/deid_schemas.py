@@ -1,0 +1,97 @@
+"""Request and response bodies of ``POST /deidentify`` (see docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from app.api.schemas import DocumentIn, DocumentsRequest, ModelOut
+from app.deid.operators import OperatorName
+
+MAX_OPERATOR_KEYS = 64
+
+
+class PatientDocumentIn(DocumentIn):
+    patient_key: str | None = Field(
+        None, min_length=1, max_length=256,
+        description="Whose note this is (any stable id): surrogates and date shifts are consistent across every "
+        "document with the same key. Without it they are consistent within the document only.",
+    )
+
+
+class OperatorChoice(BaseModel):
+    """An operator with options: ``char`` for mask, ``length`` for hash, ``by`` for tag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator: OperatorName
+    char: str | None = Field(None, min_length=1, max_length=1, description="mask: the fill character (default *).")
+    length: int | None = Field(None, ge=8, le=64, description="hash: hex digits kept (default 16).")
+    by: Literal["category", "label"] | None = Field(
+        None, description="tag: [CATEGORY] (default) or [LABEL] (the model's or pattern's label)."
+    )
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> OperatorChoice:
+        for option, owner in (("char", "mask"), ("length", "hash"), ("by", "tag")):
+            if getattr(self, option) is not None and self.operator != owner:
+                raise ValueError(f"option {option} belongs to operator {owner}, not {self.operator}")
+        return self
+
+
+class DeidentifyRequest(DocumentsRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["documents"]}, {"required": ["text"]}],
+            "examples": [
+                {"documents": [{"id": "note-1", "patient_key": "p-001",
+                                "text": "Seen by Dr. Ann Lee on 03/04/2019. Call 617-555-0100."}],
+                 "operators": {"NAME": "surrogate", "DATE": "date_shift", "ID": {"operator": "mask", "char": "#"}}},
+            ],
+        },
+    )
+
+    documents: list[PatientDocumentIn] | SkipJsonSchema[None] = Field(None, description="Documents to de-identify.")
+    operators: dict[str, OperatorName | OperatorChoice] | None = Field(
+        None, max_length=MAX_OPERATOR_KEYS,
+        description="Operator per PHI category (NAME, DATE ...), subtype (PATIENT, PHONE ...), model label, or "
+        "DEFAULT; the most specific key wins. Unlisted PHI is tagged: [NAME].",
+    )
+
+    def patient_keys(self) -> list[str | None]:
+        return [document.patient_key for document in self.documents] if self.documents is not None else [None]
+
+
+class DeidItemOut(BaseModel):
+    start: int = Field(description="Start in the original text (requested encoding).")
+    end: int = Field(description="End (exclusive) in the original text (requested encoding).")
+    new_start: int = Field(description="Start of the replacement in the returned text (requested encoding).")
+    new_end: int = Field(description="End (exclusive) of the replacement in the returned text.")
+    label: str = Field(description="The model's label, or the pattern's i2b2 2014 subtype.")
+    category: str = Field(description="PHI category (i2b2 2014): NAME, PROFESSION, LOCATION, AGE, DATE, CONTACT, ID.")
+    operator: str = Field(description="The operator applied (tag where a date or an age could not be read).")
+
+
+class DeidStats(BaseModel):
+    characters: int
+    tokens: int
+    windows: int
+    truncated: Literal[False] = Field(False, description="Always false: nothing is ever truncated.")
+    items: int = Field(description="Spans replaced.")
+    replaced_characters: int = Field(description="Characters of the original text inside replaced spans.")
+    pattern_items: int = Field(description="Spans found by patterns alone (the model did not tag any part of them).")
+
+
+class DeidDocumentOut(BaseModel):
+    id: str
+    text: str = Field(description="The de-identified text.")
+    items: list[DeidItemOut]
+    stats: DeidStats
+
+
+class DeidentifyResponse(BaseModel):
+    model: ModelOut
+    documents: list[DeidDocumentOut]
