@@ -66,7 +66,7 @@ class _Keyed(Operator):  # type: ignore[misc]
         return OperatorType.Anonymize
 
 
-_ENGINE = AnonymizerEngine()
+_ENGINE = AnonymizerEngine()  # type: ignore[no-untyped-call]
 _ENGINE.add_anonymizer(_Keyed)
 
 
