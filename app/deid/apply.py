@@ -107,9 +107,9 @@ def deidentify(text: str, spans: Sequence[PhiSpan], plan: OperatorPlan, keyring:
     if not results:
         return Deidentified(text, ())
     engine_result = _ENGINE.anonymize(text, results, configs, merge_entities_with_spaces=False)
-    placed = sorted(engine_result.items, key=lambda item: item.start)
-    if len(placed) != len(spans):
-        raise RuntimeError("the anonymizer dropped or merged a span")
+    placed = engine_result.items[::-1]  # it reports from the last span to the first
+    if len(placed) != len(spans) or any(a.end > b.start for a, b in zip(placed, placed[1:], strict=False)):
+        raise RuntimeError("the anonymizer dropped, merged or reordered a span")
     items = tuple(
         Replacement(span.start, span.end, item.start, item.end, span.label, span.phi, spec.name, span.source)
         for span, item, spec in zip(spans, placed, chosen, strict=True)

@@ -132,22 +132,24 @@ def shift_date(parsed: ParsedDate, days: int) -> str | None:
     except OverflowError:
         return None
     match = parsed.match
+    numbers = [value for name, value in match.groupdict().items() if name in ("m", "d") and value]
+    # Zero-padded when a part shows it (03), or, in all-numeric dates, when every part has two digits.
+    padded = any(value.startswith("0") for value in numbers) or (
+        "mon" not in match.groupdict() and all(len(value) == 2 for value in numbers))
     values: dict[str, str] = {}
     for name, value in match.groupdict().items():
         if value is None:
             continue
         if name == "y":
             values[name] = f"{moved.year % 100:02d}" if parsed.two_digit_year else f"{moved.year:0{len(value)}d}"
-        elif name == "m":
-            values[name] = f"{moved.month:0{len(value)}d}"
-        elif name == "d":
-            values[name] = f"{moved.day:0{len(value)}d}"
+        elif name in ("m", "d"):
+            values[name] = f"{moved.month if name == 'm' else moved.day:0{2 if padded else 1}d}"
         elif name == "mon":
             values[name] = _month_name(value, moved.month)
         elif name == "ord":
             values[name] = _like(value, _ordinal(moved.day))
     if parsed.form == "mdy" and int(match.group("m")) > 12:  # written day first: swap back
-        values["m"], values["d"] = f"{moved.day:0{len(match.group('m'))}d}", f"{moved.month:0{len(match.group('d'))}d}"
+        values["m"], values["d"] = values["d"], values["m"]
     if "y" in values and len(values["y"]) > len(match.group("y")) and not parsed.two_digit_year:
         return None
     pieces: list[str] = []

@@ -27,7 +27,8 @@ _PHONE = re.compile(
     _LEFT + r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?:\s*(?i:x|ext\.?)\s*\d{1,5})?" + _RIGHT
 )
 _FAX_CUE = re.compile(r"(?i:fax|facsimile)\b[^\n\d]{0,12}$")
-_SSN = re.compile(_LEFT + r"(?:\d{3}-\d{2}-\d{4}|(?<=(?i:ssn)[:# ])\d{9}|(?<=(?i:ssn)\s)\d{9})" + _RIGHT)
+_SSN = re.compile(_LEFT + r"\d{3}-\d{2}-\d{4}" + _RIGHT)
+_SSN_CUED = re.compile(r"(?i:\bssn|social security(?: number| no\.?)?)\s*[:#]?\s*(?P<value>\d{9}|\d{3} \d{2} \d{4})\b")
 _RECORD = re.compile(
     r"(?i:\b(?:mrn|mr#|med(?:ical)? rec(?:ord)?(?: (?:number|no\.?|#))?|record (?:number|no\.?|#)|acct|account"
     r"(?: (?:number|no\.?|#))?|member id|policy(?: number| no\.?| #)?|id(?: number| no\.?| #)?))"
@@ -35,8 +36,7 @@ _RECORD = re.compile(
 )
 _RECORD_KIND = {"mrn": "MEDICALRECORD", "mr#": "MEDICALRECORD", "med": "MEDICALRECORD", "rec": "MEDICALRECORD",
                 "acc": "ACCOUNT", "mem": "HEALTHPLAN", "pol": "HEALTHPLAN"}
-_LONG_NUMBER = re.compile(_LEFT + r"\d{6,}" + r"(?!\s*(?i:mg|mcg|ml|units?|iu|cells|/))" + _RIGHT)
-_CODE = re.compile(_LEFT + r"(?=[A-Z0-9-]*\d{4})[A-Z]{1,4}-?\d{4,}[A-Z0-9]*" + _RIGHT)
+_CODE = re.compile(_LEFT + r"[A-Z0-9]+(?:-[A-Z0-9]+)*(?!\s*(?i:mg|mcg|ml|units?|iu|cells)\b)" + _RIGHT)
 
 
 def _span(start: int, end: int, label: str) -> PhiSpan:
@@ -65,13 +65,24 @@ def find_phi(text: str) -> list[PhiSpan]:
         spans.append(_span(match.start(), match.end(), label))
     for match in _SSN.finditer(text):
         spans.append(_span(match.start(), match.end(), "SSN"))
+    for match in _SSN_CUED.finditer(text):
+        spans.append(_span(match.start("value"), match.end("value"), "SSN"))
     for match in _RECORD.finditer(text):
         cue = match.group().lower().lstrip()
         label = next((kind for prefix, kind in _RECORD_KIND.items() if cue.startswith(prefix)), "IDNUM")
         spans.append(_span(match.start("value"), match.end("value"), label))
-    for pattern in (_LONG_NUMBER, _CODE):
-        for match in pattern.finditer(text):
-            spans.append(_span(match.start(), match.end(), "IDNUM"))
-    for start, end in find_dates(text):
+    dates = find_dates(text)
+    for start, end in dates:
         spans.append(_span(start, end, "DATE"))
+    for match in _CODE.finditer(text):
+        if _looks_like_code(match.group()) and not any(s < match.end() and match.start() < e for s, e in dates):
+            spans.append(_span(match.start(), match.end(), "IDNUM"))
     return spans
+
+
+def _looks_like_code(token: str) -> bool:
+    """Upper-case letters with 4+ digits (AB123456, S12-34567), or a number of 6+ digits (7+ with hyphens)."""
+    digits = sum(char.isdigit() for char in token)
+    if any(char.isalpha() for char in token):
+        return digits >= 4
+    return digits >= (7 if "-" in token else 6)

@@ -59,12 +59,12 @@ def like_case(original: str, value: str) -> str:
 
 
 def keep_format(original: str, rng: Random) -> str:
-    """Digits to digits, letters to letters of the same case, anything else kept."""
+    """Digits to ASCII digits, letters to ASCII letters of the same case (lower if uncased), anything else kept."""
     out = []
     for char in original:
         if char.isdigit():
             out.append(str(rng.randrange(10)))
-        elif char.isalpha() and char.isascii():
+        elif char.isalpha():
             letter = chr(ord("A") + rng.randrange(26))
             out.append(letter if char.isupper() else letter.lower())
         else:
@@ -92,7 +92,7 @@ class Surrogates:
             candidate = self._draw(phi, original, attempt)
             if _normal(candidate) != _normal(original):
                 return candidate
-        return keep_format(original, Random(self._seed("fallback", original)))  # pragma: no cover
+        return f"[{phi.category}]"  # nothing of the kind differs (a span of punctuation): tag it
 
     def _draw(self, phi: PhiType, original: str, attempt: int) -> str:
         kind = phi.kind
