@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hypothesis import given, settings
@@ -110,7 +111,7 @@ def test_joined_spans_are_disjoint_and_cover_exactly_what_the_inputs_cover(
     joined = join_spans(spans)
     covered = {i for span in spans for i in range(span.start, span.end)}
     assert {i for span in joined for i in range(span.start, span.end)} == covered
-    assert all(a.end <= b.start for a, b in zip(joined, joined[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(joined))
 
 
 def test_overlapping_model_and_pattern_spans_become_one_item_named_after_the_longest() -> None:

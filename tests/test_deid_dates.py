@@ -85,7 +85,7 @@ def test_offset_is_per_patient_in_whole_weeks_and_never_zero() -> None:
     assert date_offset_days(Keyring(b"j" * 32), same[0]) != date_offset_days(keyring, same[0])
 
 
-@pytest.mark.parametrize(("age", "expected"), [("89", "89"), ("90", "90+"), ("104", "90+"), ("92-year-old", "90+-year-old"),
-                                               ("ninety", None)])
+@pytest.mark.parametrize(("age", "expected"), [("89", "89"), ("90", "90+"), ("104", "90+"),
+                                               ("92-year-old", "90+-year-old"), ("ninety", None)])
 def test_ages_over_89_are_grouped(age: str, expected: str | None) -> None:
     assert age_group(age) == expected

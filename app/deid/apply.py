@@ -7,6 +7,7 @@ has to drop or trim one, and every item maps back to the original offsets it cam
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def deidentify(text: str, spans: Sequence[PhiSpan], plan: OperatorPlan, keyring:
         return Deidentified(text, ())
     engine_result = _ENGINE.anonymize(text, results, configs, merge_entities_with_spaces=False)
     placed = engine_result.items[::-1]  # it reports from the last span to the first
-    if len(placed) != len(spans) or any(a.end > b.start for a, b in zip(placed, placed[1:], strict=False)):
+    if len(placed) != len(spans) or any(a.end > b.start for a, b in itertools.pairwise(placed)):
         raise RuntimeError("the anonymizer dropped, merged or reordered a span")
     items = tuple(
         Replacement(span.start, span.end, item.start, item.end, span.label, span.phi, spec.name, span.source)
