@@ -21,6 +21,12 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bundle(tmp_path_factory.mktemp("tiny"))
 
 
+@pytest.fixture(scope="session")
+def tiny_deid_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny XLM-R PHI tagger (i2b2 2014 types, task_type deid) trained on the synthetic PHI notes."""
+    return build_tiny_bundle(tmp_path_factory.mktemp("tiny-deid"), name="tiny-deid", deid=True)
+
+
 @pytest.fixture()
 def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
     """A private copy a test may break."""

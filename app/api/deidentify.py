@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from pydantic import TypeAdapter, ValidationError
 
 from app.api.body import parse, read_json
 from app.api.deid_schemas import (
@@ -24,7 +26,7 @@ from app.api.deid_schemas import (
     OperatorChoice,
 )
 from app.api.deps import get_state, require_key
-from app.api.errors import ApiError
+from app.api.errors import ApiError, validation_detail
 from app.api.schemas import OffsetEncoding
 from app.api.work import answered, check_limits, ensure_ready, error_responses, pick_model, request_body, run_model
 from app.deid.apply import Deidentified, deidentify, model_spans, phi_spans
@@ -76,7 +78,9 @@ async def deidentify_route(request: Request, response: Response,
     settings = state.settings
     deid: Deidentifier = request.app.state.deid
     ensure_ready(state)
-    body = parse(DeidentifyRequest, await read_json(request, settings.max_body_bytes, settings.body_timeout_s))
+    raw = await read_json(request, settings.max_body_bytes, settings.body_timeout_s)
+    check_operator_values(raw)
+    body = parse(DeidentifyRequest, raw)
     documents = body.document_list()
     check_limits(documents, settings.max_documents, settings.max_document_chars)
     pipeline = pick_deid_model(state, body.model)
@@ -121,6 +125,24 @@ def pick_deid_model(state: ServerState, name: str | None) -> Pipeline:
                        "de-identification model; see detail.deid_models",
                        {"task_type": pipeline.manifest.task_type, "deid_models": deid_models})
     return pipeline
+
+
+_OPERATOR_VALUE: TypeAdapter[OperatorName | OperatorChoice] = TypeAdapter(OperatorName | OperatorChoice)
+
+
+def check_operator_values(raw: Any) -> None:
+    """Operator values checked one by one, so an error names its key by position: schema errors
+    would put the key itself in ``loc``, and errors never quote what the client sent."""
+    operators = raw.get("operators") if isinstance(raw, dict) else None
+    if not isinstance(operators, dict):
+        return
+    for index, value in enumerate(operators.values()):
+        try:
+            _OPERATOR_VALUE.validate_python(value)
+        except ValidationError as error:
+            detail = [{**problem, "loc": ["operators", index, *problem["loc"][1:]]}
+                      for problem in validation_detail(error.errors())]
+            raise ApiError(422, "validation_error", "the request does not match the schema", detail) from None
 
 
 def operator_plan(operators: dict[str, OperatorName | OperatorChoice] | None, pipeline: Pipeline) -> OperatorPlan:
