@@ -87,6 +87,7 @@ def _document_request_body(app: FastAPI, state: ServerState) -> None:
                 "anyOf": [{"enum": sorted(state.pipelines), "type": "string"}, {"type": "null"}],
                 "description": "Bundle name, when the server serves several.",
             }
+            deidentify.constrain_schema(components, state)
             app.openapi_schema = schema  # complete: cache it
         return schema
 

@@ -109,6 +109,21 @@ async def deidentify_route(request: Request, response: Response,
     ])
 
 
+def constrain_schema(components: dict[str, Any], state: ServerState) -> None:
+    """Once the bundles are loaded, OpenAPI lists the de-identification models and the operator keys."""
+    deid_models = [name for name, p in state.pipelines.items() if p.manifest.task_type == "deid"]
+    schema = components.get("DeidentifyRequest")
+    if not deid_models or schema is None:
+        return
+    properties = schema["properties"]
+    properties["model"] = {"anyOf": [{"enum": deid_models, "type": "string"}, {"type": "null"}],
+                           "description": "De-identification bundle (default: the first served)."}
+    labels = {label for name in deid_models for label in state.pipelines[name].manifest.phi_categories}
+    for option in properties["operators"].get("anyOf", []):
+        if option.get("type") == "object":
+            option["propertyNames"] = {"enum": sorted({DEFAULT_KEY, *CATEGORIES, *PATTERN_LABELS, *labels})}
+
+
 def pick_deid_model(state: ServerState, name: str | None) -> Pipeline:
     """The named model, which must be a de-identification model; by default the first one served."""
     deid_models = sorted(n for n, p in state.pipelines.items() if p.manifest.task_type == "deid")
