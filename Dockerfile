@@ -46,6 +46,7 @@ ENV PATH=/opt/venv/bin:${PATH}
 COPY pyproject.toml README.md LICENSE /opt/clinx-src/
 COPY app/ /opt/clinx-src/app/
 COPY model_export/ /opt/clinx-src/model_export/
+COPY clinx_cli/ /opt/clinx-src/clinx_cli/
 COPY deploy/docker/check_image.py /opt/clinx-src/check_image.py
 
 RUN set -eux; \

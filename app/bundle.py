@@ -87,6 +87,10 @@ class Manifest(_Strict):
     special_tokens: dict[Literal["cls_id", "sep_id", "pad_id"], int]
     members: list[Member] = Field(min_length=1)
     vote_rule: Literal["clinx-majority"] = "clinx-majority"
+    stages: list[str] = Field(
+        default_factory=lambda: ["encode", "tag", "decode"],
+        description="The model's stages in order: encode, tag, decode, then any that work on the spans.",
+    )
     evaluation: dict[str, Any] = Field(default_factory=dict)
     parity: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from pydantic.json_schema import models_json_schema
 
 from app import __version__
 from app.api import deidentify, extract, ops
 from app.api.deid_schemas import DeidentifyRequest
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
+from app.api.openapi import ClinxAPI
 from app.api.schemas import ExtractRequest
 from app.metrics import Metrics
 from app.settings import Settings
@@ -25,10 +24,10 @@ DESCRIPTION = """Clinical concept extraction with CLIN-X taggers (XLM-RoBERTa-la
 clinical text). `POST /extract` returns concept spans with exact character offsets; see docs/api.md."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, state: ServerState | None = None) -> FastAPI:
+    """The app around ``state`` (a new one by default; the server passes its own, with a failure callback)."""
     settings = settings or Settings()
-    metrics = Metrics()
-    state = ServerState(settings, metrics)
+    state = state or ServerState(settings, Metrics())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loading.cancel()
             await state.close()
 
-    app = FastAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    def served() -> tuple[list[str], list[str]] | None:
+        if not state.loaded:
+            return None
+        labels = {label for model in state.models.values() for label in model.manifest.entity_types}
+        return sorted(labels), sorted(state.models)
+
+    app = ClinxAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                   bodies=[ExtractRequest, DeidentifyRequest], served=served,
+                   refine=lambda schema: deidentify.constrain_schema(schema["components"]["schemas"], state))
     app.state.clinx = state
     app.state.api_keys = settings.keys()
     install_error_handlers(app)
@@ -52,43 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    app.add_middleware(RequestObserver, metrics=metrics)
-    _document_request_body(app, state)
+    app.add_middleware(RequestObserver, metrics=state.metrics)
     return app
-
-
-def _document_request_body(app: FastAPI, state: ServerState) -> None:
-    """/extract parses its body itself (for precise 4xx errors); publish the schema in OpenAPI.
-
-    Once the bundles are loaded, ``labels`` lists the labels they produce, so the schema tells
-    clients exactly which values are valid.
-    """
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        app.openapi_schema = None
-        schema = original()
-        app.openapi_schema = None
-        _, definitions = models_json_schema(
-            [(ExtractRequest, "validation"), (DeidentifyRequest, "validation")],
-            ref_template="#/components/schemas/{model}",
-        )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(definitions.get("$defs", {}))
-        labels = sorted({label for p in state.pipelines.values() for label in p.manifest.entity_types})
-        if state.loaded and labels:
-            components["ExtractRequest"]["properties"]["labels"] = {
-                "anyOf": [{"type": "array", "items": {"enum": labels, "type": "string"}}, {"type": "null"}],
-                "description": "Return only these entity labels.",
-            }
-            components["ExtractRequest"]["properties"]["model"] = {
-                "anyOf": [{"enum": sorted(state.pipelines), "type": "string"}, {"type": "null"}],
-                "description": "Bundle name, when the server serves several.",
-            }
-            deidentify.constrain_schema(components, state)
-            app.openapi_schema = schema  # complete: cache it
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import uvicorn
 
 from app.logging import configure_logging
 from app.main import create_app
+from app.metrics import Metrics
 from app.settings import Settings
 from app.state import ServerState
 
@@ -46,8 +47,14 @@ class DrainingServer(uvicorn.Server):
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    state: ServerState = app.state.clinx
+    server: DrainingServer | None = None
+
+    def fail(reason: str) -> None:
+        if server is not None:
+            server.fail(reason)
+
+    state = ServerState(settings, Metrics(), on_failure=fail)
+    app = create_app(settings, state)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -58,7 +65,6 @@ def serve(settings: Settings) -> int:
         server_header=False,
     )
     server = DrainingServer(config, state, settings.drain_grace_s)
-    state.on_failure = server.fail
     server.run()
     if state.failure:
         print(f"clinx serve: start-up failed: {state.failure}", file=sys.stderr)

@@ -36,7 +36,7 @@ Batch = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 def export(checkpoint: Path, output: Path, test: Path, corpus_format: str, *extra: str) -> float:
     """``clinx export`` as a user runs it; returns its wall time."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "app.cli", "export", str(checkpoint), "--output", str(output),
+    subprocess.run([sys.executable, "-m", "clinx_cli", "export", str(checkpoint), "--output", str(output),
                     "--name", output.name, "--eval-corpus", str(test), "--eval-format", corpus_format, *extra],
                    check=True, cwd=ROOT)
     return time.monotonic() - started

@@ -251,7 +251,7 @@ def clinx_server(bundle: Path, variant: str, threads: int, device: str, log_path
     env.update(SERVER_ENV)
     env.update({"CLINX_BUNDLE": str(bundle), "CLINX_PORT": str(port), "CLINX_HOST": "127.0.0.1",
                 "CLINX_VARIANT": variant, "CLINX_INTRA_OP_THREADS": str(threads), "CLINX_DEVICE": device})
-    return server([PY, "-m", "app.cli", "serve"], env, port, log_path)
+    return server([PY, "-m", "clinx_cli", "serve"], env, port, log_path)
 
 
 def naive_server(checkpoint: Path, threads: int, device: str, log_path: Path) -> Any:

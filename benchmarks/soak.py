@@ -70,7 +70,7 @@ class Server:
         env.update({"CLINX_BUNDLE": str(bundle), "CLINX_PORT": str(self.port), "CLINX_HOST": "127.0.0.1"})
         env.update({f"CLINX_{key.upper()}": value for key, value in settings.items()})
         self._log = log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "clinx_cli", "serve"], env=env, cwd=ROOT,
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout_s: float = 300.0) -> None:

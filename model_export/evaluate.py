@@ -2,13 +2,14 @@
 
 One function scores predictions for dev selection during training, for ``clinx evaluate`` and for
 the figures export writes into a bundle, so every number the project reports is computed the same
-way: windows and decoding by :func:`model_export.predict.predict_entities`, spans by
-:func:`model_export.scoring.score`.
+way: a bundle through the server's own engine (:class:`app.engine.extractor.Extractor`, batching
+included), a checkpoint through :func:`model_export.predict.predict_entities` (same windows, padding
+and decoding), spans scored by :func:`model_export.scoring.score`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
-from app.text.types import Document, Span
+from app.text.types import Document, Entity, Span
 from app.text.windows import WindowGeometry
 from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
 from model_export.predict import LogitsFn, predict_entities
@@ -41,14 +42,20 @@ def torch_logits_fn(models: Any, device: Any) -> LogitsFn:
     return run
 
 
-def predict_spans(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
-                  tags: Sequence[str]) -> Predictions:
-    """Predicted spans per document id (members voted, BIOES repaired), as the server would return them."""
-    predicted = predict_entities(encoder, [document.text for document in documents], logits_fn, tags)
+PredictFn = Callable[[Sequence[str]], list[list[Entity]]]
+
+
+def spans_by_id(documents: Sequence[Document], predicted: Sequence[Sequence[Entity]]) -> Predictions:
     return {
         document.id: [Span(entity.start, entity.end, entity.label) for entity in entities]
         for document, entities in zip(documents, predicted, strict=True)
     }
+
+
+def predict_spans(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
+                  tags: Sequence[str]) -> Predictions:
+    """Predicted spans per document id (members voted, BIOES repaired), as the server would return them."""
+    return spans_by_id(documents, predict_entities(encoder, [document.text for document in documents], logits_fn, tags))
 
 
 def gold_spans(documents: Sequence[Document]) -> Predictions:
@@ -68,12 +75,12 @@ class EvaluationError(ValueError):
 
 @dataclass(frozen=True)
 class Predictor:
-    """A model ready to predict: its encoder (tokenizer + window geometry), tags and member logits."""
+    """A model ready to predict: its encoder (tokenizer + window geometry), tags, and what predicts."""
 
     kind: str  # "bundle", "checkpoint" or "ensemble"
     encoder: DocumentEncoder
     tags: list[str]
-    logits_fn: LogitsFn
+    predict: PredictFn
     members: int
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -100,19 +107,24 @@ def load_predictor(path: Path, *, variant: str = "fp32", device: str = "cpu", th
 
 
 def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0) -> Predictor:
-    """Every member of the bundle in one precision, through the server's own runtime."""
-    from app.bundle import BundleError, verify_bundle
-    from app.engine.runtime import Runtime
+    """Every member of the bundle in one precision, through the server's own engine (batching included)."""
+    from app.bundle import BundleError, bundle_encoder
+    from app.engine.extractor import EngineOptions, Extractor
+    from app.engine.runtime import DeviceError
 
     try:
-        manifest = verify_bundle(root, {variant})
-        if variant not in manifest.precisions():
-            raise BundleError(f"variant {variant!r} requested, but the bundle only has {sorted(manifest.precisions())}")
-        runtime = Runtime(root, manifest, device=device, variant=variant, intra_op_threads=threads)
-    except BundleError as error:
+        if variant == "auto":
+            raise BundleError("variant 'auto' is for the server; evaluate names one (fp32, fp16 or int8)")
+        extractor = Extractor.load(root, options=EngineOptions(device=device, variant=variant,
+                                                              intra_op_threads=threads))
+    except (BundleError, DeviceError) as error:
         raise EvaluationError(str(error)) from None
-    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special, manifest.geometry)
-    return Predictor("bundle", encoder, list(manifest.tags), runtime.run, len(manifest.members),
+    manifest, runtime = extractor.manifest, extractor.runtime
+
+    def predict(texts: Sequence[str]) -> list[list[Entity]]:
+        return [result.entities for result in extractor.extract(texts)]
+
+    return Predictor("bundle", bundle_encoder(root, manifest), list(manifest.tags), predict, len(manifest.members),
                      {"name": manifest.name, "version": manifest.version, "variant": runtime.variant,
                       "provider": runtime.provider})
 
@@ -123,7 +135,7 @@ def ensemble_predictor(root: Path, *, device: str = "cpu") -> Predictor:
     if not isinstance(members, list) or not members:
         raise EvaluationError(f"{root / ENSEMBLE_FILE}: field members must list the member directories")
     predictor = checkpoint_predictor([root / str(member) for member in members], device=device)
-    return Predictor("ensemble", predictor.encoder, predictor.tags, predictor.logits_fn, predictor.members,
+    return Predictor("ensemble", predictor.encoder, predictor.tags, predictor.predict, predictor.members,
                      {"vote_rule": record.get("vote_rule", "clinx-majority"), "members": members})
 
 
@@ -156,8 +168,12 @@ def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") ->
         raise EvaluationError("no checkpoint directories given")
     tags, geometry = first
     encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), geometry)
-    return Predictor("checkpoint", encoder, list(tags), torch_logits_fn(models, target), len(models),
-                     {"device": str(target)})
+    logits_fn = torch_logits_fn(models, target)
+
+    def predict(texts: Sequence[str]) -> list[list[Entity]]:
+        return predict_entities(encoder, texts, logits_fn, tags)
+
+    return Predictor("checkpoint", encoder, list(tags), predict, len(models), {"device": str(target)})
 
 
 @dataclass(frozen=True)
@@ -168,8 +184,8 @@ class Evaluation:
 
 
 def evaluate_documents(predictor: Predictor, documents: Sequence[Document]) -> Evaluation:
-    scores, predicted = score_documents(predictor.encoder, documents, predictor.logits_fn, predictor.tags)
-    return Evaluation(scores, gold_spans(documents), predicted)
+    predicted = spans_by_id(documents, predictor.predict([document.text for document in documents]))
+    return Evaluation(score(gold_spans(documents), predicted), gold_spans(documents), predicted)
 
 
 def error_report(evaluation: Evaluation, documents: Sequence[Document], *, with_text: bool = False

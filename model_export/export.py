@@ -47,12 +47,14 @@ from model_export.onnx_export import (
 )
 from model_export.sample_text import SAMPLE_NOTES
 from model_export.verify import (
+    PRECISIONS,
     ExportError,
     MemoLogits,
     Predictions,
     max_logit_difference,
     ort_logits_fn,
     served_figures,
+    served_predictions,
     span_agreement,
 )
 
@@ -155,8 +157,16 @@ def export_bundle(config: ExportConfig) -> Manifest:
             exports[checkpoint.name] = _export_reduced(fp32, staging, encoder, documents, tags, config)
         assert encoder is not None
         shutil.rmtree(staging / ".work", ignore_errors=True)
-        figures, scores = served_figures({name: export.logits for name, export in exports.items()}, encoder,
-                                         documents, tags, gold=config.eval_documents is not None,
+        for export in exports.values():
+            for logits in export.logits.values():
+                logits.release()
+        # Written first without figures, so that the server's own engine can serve it; then scored as served.
+        provisional = _manifest(config, checkpoints, staging, encoder, exports, {}, {}, len(documents))
+        (staging / MANIFEST).write_text(provisional.model_dump_json(indent=2), encoding="utf-8")
+        verify_bundle(staging)
+        precisions = [p for p in PRECISIONS if p in provisional.precisions()]
+        figures, scores = served_figures(served_predictions(staging, documents, precisions), documents,
+                                         ensemble=len(exports) > 1, gold=config.eval_documents is not None,
                                          max_f1_drop=config.max_f1_drop)
         manifest = _manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents))
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")

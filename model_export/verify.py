@@ -1,9 +1,11 @@
 """The checks that decide whether a bundle may be written, and ``clinx export verify`` for a written one.
 
 At export, the fp32 graph must compute PyTorch's logits (max |difference| within a tolerance) and
-predict identical spans; int8 and fp16 are compared with fp32 span by span and, on an evaluation
-corpus, by strict F1. After export (or after copying a bundle anywhere), :func:`verify_bundle_files`
-re-checks checksums and opsets and runs every variant, without PyTorch.
+predict identical spans; int8 and fp16 are compared with fp32 span by span. Then the written bundle
+is served in each precision by the server's own engine (:class:`app.engine.extractor.Extractor`,
+its batching included) and, on an evaluation corpus, scored by strict F1: the figure recorded is
+the one the server delivers. After export (or after copying a bundle anywhere),
+:func:`verify_bundle_files` re-checks checksums and opsets and runs every variant, without PyTorch.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.bundle import BundleError, Manifest, verify_bundle
+from app.bundle import BundleError, Manifest, bundle_encoder, verify_bundle
+from app.engine.executor import pad_rows
+from app.engine.runtime import create_session
 from app.text.encode import DocumentEncoder
 from app.text.types import Document, Span
-from model_export.evaluate import gold_spans, predict_spans
+from model_export.evaluate import gold_spans, spans_by_id
 from model_export.onnx_export import MIN_OPSET, opset_of
 from model_export.predict import LogitsFn
 from model_export.sample_text import SAMPLE_NOTES
@@ -83,23 +87,32 @@ def span_agreement(reference: Predictions, candidate: Predictions) -> dict[str, 
             "agreement": 2 * shared / total if total else 1.0, "identical": ours == theirs}
 
 
-def served_figures(logits: Mapping[str, Mapping[str, MemoLogits]], encoder: DocumentEncoder,
-                   documents: Sequence[Document], tags: Sequence[str], *, gold: bool, max_f1_drop: float
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What the server would answer in each precision (``logits[member][precision]``, members voted).
+def served_predictions(root: Path, documents: Sequence[Document], precisions: Sequence[str]) -> dict[str, Predictions]:
+    """Spans per precision as the server answers them: the written bundle through the Extractor on the CPU."""
+    from app.engine.extractor import EngineOptions, Extractor
+
+    texts = [document.text for document in documents]
+    served: dict[str, Predictions] = {}
+    for precision in precisions:
+        with Extractor.load(root, options=EngineOptions(device="cpu", variant=precision)) as extractor:
+            served[precision] = spans_by_id(documents, [result.entities for result in extractor.extract(texts)])
+    return served
+
+
+def served_figures(served: Mapping[str, Predictions], documents: Sequence[Document], *, ensemble: bool, gold: bool,
+                   max_f1_drop: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Figures of what the server answers in each precision (``served[precision]``, fp32 first).
 
     Returns per-precision figures (ensembles: span agreement with fp32; with ``gold`` spans in
     ``documents``: strict F1 and its drop) and the full scores; raises ExportError when a variant
     loses more than ``max_f1_drop`` points of strict F1 against fp32.
     """
-    precisions = [p for p in PRECISIONS if all(p in member for member in logits.values())]
-    served = {p: predict_spans(encoder, documents, _voted([member[p] for member in logits.values()]), tags)
-              for p in precisions}
+    precisions = [p for p in PRECISIONS if p in served]
     figures: dict[str, Any] = {}
     scores: dict[str, Any] = {}
     for precision in precisions:
-        ensemble = precision != "fp32" and len(logits) > 1  # a single member's agreement is under members
-        entry: dict[str, Any] = span_agreement(served["fp32"], served[precision]) if ensemble else {}
+        agreement = ensemble and precision != "fp32"  # a single member's agreement is under members
+        entry: dict[str, Any] = span_agreement(served["fp32"], served[precision]) if agreement else {}
         if gold:
             result = score(gold_spans(documents), served[precision])
             scores[precision] = result.to_dict()
@@ -118,25 +131,9 @@ def served_figures(logits: Mapping[str, Mapping[str, MemoLogits]], encoder: Docu
     return figures, scores
 
 
-def _voted(members: list[MemoLogits]) -> LogitsFn:
-    """All members' logits on a batch: decode votes over them, as the server does."""
-    return lambda ids, mask: [logits for member in members for logits in member(ids, mask)]
-
-
 def ort_session(path: Path, threads: int = 0) -> Any:
-    """A CPU session as the server builds it (all graph optimisations), or BundleError naming the file."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        raise BundleError(f"{path}: ONNX Runtime cannot load it: {reason}") from None
+    """A CPU session exactly as the server builds it, or BundleError naming the file."""
+    return create_session(path, None, threads)
 
 
 def ort_logits_fn(path: Path, threads: int = 0) -> LogitsFn:
@@ -171,8 +168,7 @@ class VariantCheck:
 def verify_bundle_files(root: Path) -> tuple[Manifest, list[VariantCheck]]:
     """Checksums, opsets, I/O contract and a real window through every variant; BundleError on any defect."""
     manifest = verify_bundle(root)
-    encoder = DocumentEncoder.from_file(root / manifest.tokenizer.file, manifest.special, manifest.geometry)
-    ids, mask = _sample_batch(encoder)
+    ids, mask = _sample_batch(bundle_encoder(root, manifest))
     checks: list[VariantCheck] = []
     for member in manifest.members:
         reference: npt.NDArray[np.float32] | None = None
@@ -207,14 +203,7 @@ def verify_bundle_files(root: Path) -> tuple[Manifest, list[VariantCheck]]:
 def _sample_batch(encoder: DocumentEncoder) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Every window of the first sample note, padded into one batch."""
     document = encoder.encode_many([SAMPLE_NOTES[0]])[0]
-    rows = [encoder.input_ids(document, window) for window in document.windows]
-    longest = max(len(row) for row in rows)
-    ids = np.full((len(rows), longest), encoder.special.pad_id, dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = row
-        mask[index, : len(row)] = 1
-    return ids, mask
+    return pad_rows([encoder.input_ids(document, window) for window in document.windows], encoder.special.pad_id)
 
 
 def _check_io(path: Path, session: Any) -> None:

@@ -91,7 +91,7 @@ class ServerProcess:
         env.update({f"CLINX_{key.upper()}": str(value) for key, value in settings.items()})
         log_path = log_dir / f"server-{port}.log"
         handle = log_path.open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, stdout=handle,
+        process = subprocess.Popen([sys.executable, "-m", "clinx_cli", "serve"], env=env, stdout=handle,
                                    stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
         return cls(process, port, log_path, env)
 

@@ -65,8 +65,50 @@ def test_serve_never_imports_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, app.cli, app.server, app.main, app.engine.runtime; "
+    code = ("import sys, clinx_cli, app.server, app.main, app.engine.runtime; "
             "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _entities_counted(client: httpx.Client) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counted: dict[str, float] = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "clinx_entities_total":
+                counted[sample.labels["label"]] = sample.value
+    return counted
+
+
+def test_info_names_the_base_model_without_a_local_path_and_lists_the_stages(tiny_server: ServerProcess) -> None:
+    with httpx.Client(base_url=tiny_server.url, timeout=30) as client:
+        model = client.get("/info").json()["models"][0]
+    assert model["base_model"] and "/" not in model["base_model"]  # the tiny bundle's base was a /tmp path
+    assert model["stages"] == ["encode", "tag", "decode"]
+
+
+def test_no_documents_is_an_empty_answer(tiny_server: ServerProcess) -> None:
+    with httpx.Client(base_url=tiny_server.url, timeout=30) as client:
+        response = client.post("/extract", json={"documents": []})
+    assert response.status_code == 200, response.text
+    assert response.json()["documents"] == []
+
+
+def test_entities_metric_counts_what_the_client_receives(tiny_server: ServerProcess, mtsamples: list[dict[str, str]]
+                                                         ) -> None:
+    """With a labels filter, only the returned entities are counted (it over-counted the filtered ones)."""
+    note = max(mtsamples[:40], key=lambda n: len(n["text"]))["text"]
+    with httpx.Client(base_url=tiny_server.url, timeout=120) as client:
+        everything = client.post("/extract", json={"text": note}).json()["documents"][0]["entities"]
+        labels = sorted({entity["label"] for entity in everything})
+        assert len(labels) >= 2, "the note should give entities of two labels at least"
+        before = _entities_counted(client)
+        kept = client.post("/extract", json={"text": note, "labels": labels[:1]}).json()["documents"][0]["entities"]
+        after = _entities_counted(client)
+    assert kept and all(entity["label"] == labels[0] for entity in kept)
+    assert after.get(labels[0], 0) - before.get(labels[0], 0) == len(kept)
+    for label in labels[1:]:
+        assert after.get(label, 0) == before.get(label, 0)

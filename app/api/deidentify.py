@@ -25,7 +25,7 @@ from app.api.deid_schemas import (
     DeidStats,
     OperatorChoice,
 )
-from app.api.deps import get_state, require_key
+from app.api.deps import State, require_key
 from app.api.errors import ApiError, validation_detail
 from app.api.schemas import OffsetEncoding
 from app.api.work import answered, check_limits, ensure_ready, error_responses, pick_model, request_body, run_model
@@ -34,7 +34,8 @@ from app.deid.categories import CATEGORIES, SUBTYPES
 from app.deid.keys import Keyring
 from app.deid.operators import DEFAULT_KEY, OperatorName, OperatorPlan, OperatorSpec
 from app.deid.surrogates import warm_up
-from app.engine.pipeline import DocumentResult, Pipeline
+from app.engine.extractor import Extractor
+from app.engine.stages import DocumentResult
 from app.settings import Settings
 from app.state import ServerState
 from app.text.offsets import OffsetConverter
@@ -73,8 +74,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     "each replacement sits in the original and the returned text. Never returns an original value.",
     dependencies=[Depends(require_key)],
 )
-async def deidentify_route(request: Request, response: Response,
-                           state: ServerState = Depends(get_state)) -> DeidentifyResponse:
+async def deidentify_route(request: Request, response: Response, state: State) -> DeidentifyResponse:
     settings = state.settings
     deid: Deidentifier = request.app.state.deid
     ensure_ready(state)
@@ -111,28 +111,28 @@ async def deidentify_route(request: Request, response: Response,
 
 def constrain_schema(components: dict[str, Any], state: ServerState) -> None:
     """Once the bundles are loaded, OpenAPI lists the de-identification models and the operator keys."""
-    deid_models = [name for name, p in state.pipelines.items() if p.manifest.task_type == "deid"]
+    deid_models = [name for name, p in state.models.items() if p.manifest.task_type == "deid"]
     schema = components.get("DeidentifyRequest")
     if not deid_models or schema is None:
         return
     properties = schema["properties"]
     properties["model"] = {"anyOf": [{"enum": deid_models, "type": "string"}, {"type": "null"}],
                            "description": "De-identification bundle (default: the first served)."}
-    labels = {label for name in deid_models for label in state.pipelines[name].manifest.phi_categories}
+    labels = {label for name in deid_models for label in state.models[name].manifest.phi_categories}
     for option in properties["operators"].get("anyOf", []):
         if option.get("type") == "object":
             option["propertyNames"] = {"enum": sorted({DEFAULT_KEY, *CATEGORIES, *PATTERN_LABELS, *labels})}
 
 
-def pick_deid_model(state: ServerState, name: str | None) -> Pipeline:
+def pick_deid_model(state: ServerState, name: str | None) -> Extractor:
     """The named model, which must be a de-identification model; by default the first one served."""
-    deid_models = sorted(n for n, p in state.pipelines.items() if p.manifest.task_type == "deid")
+    deid_models = sorted(n for n, p in state.models.items() if p.manifest.task_type == "deid")
     if name is None:
-        first = next((n for n, p in state.pipelines.items() if p.manifest.task_type == "deid"), None)
+        first = next((n for n, p in state.models.items() if p.manifest.task_type == "deid"), None)
         if first is None:
             raise ApiError(422, "not_a_deid_model", "no de-identification model is served; /extract serves the "
-                           "others", {"models": sorted(state.pipelines), "deid_models": []})
-        return state.pipelines[first]
+                           "others", {"models": sorted(state.models), "deid_models": []})
+        return state.models[first]
     pipeline = pick_model(state, name)
     if pipeline.manifest.task_type != "deid":
         raise ApiError(422, "not_a_deid_model",
@@ -160,7 +160,7 @@ def check_operator_values(raw: Any) -> None:
             raise ApiError(422, "validation_error", "the request does not match the schema", detail) from None
 
 
-def operator_plan(operators: dict[str, OperatorName | OperatorChoice] | None, pipeline: Pipeline) -> OperatorPlan:
+def operator_plan(operators: dict[str, OperatorName | OperatorChoice] | None, pipeline: Extractor) -> OperatorPlan:
     """The request's operators by key; keys must name a category, subtype, label of this model, or DEFAULT."""
     operators = operators or {}
     valid = {DEFAULT_KEY, *CATEGORIES, *PATTERN_LABELS, *pipeline.manifest.phi_categories}

@@ -7,8 +7,9 @@ a thread hand-off on every request.
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from app.api.errors import ApiError
 from app.state import ServerState
@@ -17,6 +18,9 @@ from app.state import ServerState
 async def get_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.clinx
     return state
+
+
+State = Annotated[ServerState, Depends(get_state)]
 
 
 def check_api_key(request: Request, keys: list[str]) -> None:

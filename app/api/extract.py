@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.body import parse, read_json
-from app.api.deps import get_state, require_key
+from app.api.deps import State, require_key
 from app.api.errors import ApiError
 from app.api.schemas import (
     DocumentIn,
@@ -17,8 +17,8 @@ from app.api.schemas import (
     OffsetEncoding,
 )
 from app.api.work import answered, check_limits, ensure_ready, error_responses, pick_model, request_body, run_model
-from app.engine.pipeline import DocumentResult, Pipeline
-from app.state import ServerState
+from app.engine.extractor import Extractor
+from app.engine.stages import DocumentResult
 from app.text.offsets import OffsetConverter
 
 router = APIRouter()
@@ -34,7 +34,7 @@ router = APIRouter()
     "a document over the configured limit is refused with 413.",
     dependencies=[Depends(require_key)],
 )
-async def extract(request: Request, response: Response, state: ServerState = Depends(get_state)) -> ExtractResponse:
+async def extract(request: Request, response: Response, state: State) -> ExtractResponse:
     settings = state.settings
     ensure_ready(state)
     body = parse(ExtractRequest, await read_json(request, settings.max_body_bytes, settings.body_timeout_s))
@@ -43,8 +43,8 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
     pipeline = pick_model(state, body.model)
     check_labels(body.labels, pipeline)
     result = await run_model(request, state, pipeline, [document.text for document in documents], body.timeout_s)
-    model = answered(response, state, pipeline, result)
     wanted = set(body.labels) if body.labels is not None else None
+    model = answered(response, state, pipeline, result, wanted)
     return ExtractResponse(
         model=model,
         documents=[
@@ -54,7 +54,7 @@ async def extract(request: Request, response: Response, state: ServerState = Dep
     )
 
 
-def check_labels(labels: list[str] | None, pipeline: Pipeline) -> None:
+def check_labels(labels: list[str] | None, pipeline: Extractor) -> None:
     if labels is None:
         return
     known = set(pipeline.manifest.entity_types)

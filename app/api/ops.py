@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.deps import get_state, require_key, require_key_for_health, require_key_for_metrics
-from app.state import ServerState
+from app.api.deps import State, require_key, require_key_for_health, require_key_for_metrics
 
 router = APIRouter()
 health = APIRouter(dependencies=[Depends(require_key_for_health)], tags=["health"])
@@ -32,9 +31,9 @@ async def live() -> dict[str, str]:
     responses={503: {"description": "Not ready"}},
 )
 @health.get("/v2/health/ready", include_in_schema=False)
-async def ready(state: ServerState = Depends(get_state)) -> JSONResponse:
+async def ready(state: State) -> JSONResponse:
     if state.ready:
-        return JSONResponse({"status": "ready", "models": sorted(state.pipelines)})
+        return JSONResponse({"status": "ready", "models": sorted(state.models)})
     reason = "draining" if state.draining else ("failed" if state.failure else "loading")
     return JSONResponse({"status": reason}, status_code=503)
 
@@ -46,38 +45,18 @@ async def ready(state: ServerState = Depends(get_state)) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Exposition format"}},
 )
-async def metrics(state: ServerState = Depends(get_state)) -> Response:
+async def metrics(state: State) -> Response:
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/info", dependencies=[Depends(require_key)], summary="Served bundles, devices and limits")
-async def info(request: Request, state: ServerState = Depends(get_state)) -> dict[str, Any]:
+async def info(request: Request, state: State) -> dict[str, Any]:
     settings = state.settings
     models = []
-    for pipeline in state.pipelines.values():
-        manifest, runtime = pipeline.manifest, pipeline.runtime
-        models.append(
-            {
-                "name": manifest.name,
-                "version": manifest.version,
-                "sha256": pipeline.identity.sha256,
-                "task": manifest.task,
-                "base_model": manifest.base_model,
-                "labels": manifest.entity_types,
-                "demo": manifest.demo,
-                "notice": DEMO_NOTICE if manifest.demo else manifest.description,
-                "variant": runtime.variant,
-                "execution_provider": runtime.provider,
-                "device_fallback": runtime.choice.fallback_reason,
-                "ensemble_members": len(manifest.members),
-                "max_length": manifest.max_length,
-                "chunk_subwords": manifest.chunk_subwords,
-                "context_subwords": manifest.context_subwords,
-                "pack_sentences": manifest.pack_sentences,
-                "max_batch_tokens": pipeline.batcher.max_batch_tokens,
-                "evaluation": manifest.evaluation,
-            }
-        )
+    for extractor in state.models.values():
+        description = extractor.describe()
+        description["notice"] = DEMO_NOTICE if extractor.manifest.demo else extractor.manifest.description
+        models.append(description)
     return {
         "ready": state.ready,
         "default_model": state.default_model,

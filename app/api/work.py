@@ -16,7 +16,9 @@ from fastapi import Request, Response
 from app.api.errors import ApiError
 from app.api.schemas import DocumentIn, ErrorResponse, ModelOut
 from app.engine.batcher import DeadlineExceeded, QueueFull
-from app.engine.pipeline import ExtractResult, Pipeline, discard_outcome
+from app.engine.extractor import Extractor
+from app.engine.pipeline import ExtractResult
+from app.engine.stages import discard_outcome
 from app.state import ServerState
 
 DISCONNECT_POLL_S = 0.1  # only where the ASGI server's receive returns at once
@@ -62,20 +64,20 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
             raise ApiError(
                 413,
                 "document_too_large",
-                f"document {index} (id {document.id!r}) has {len(document.text)} characters; the limit is {max_chars}",
-                {"index": index, "id": document.id, "characters": len(document.text), "limit": max_chars},
+                f"document {index} has {len(document.text)} characters; the limit is {max_chars}",
+                {"index": index, "characters": len(document.text), "limit": max_chars},
             )
 
 
-def pick_model(state: ServerState, name: str | None) -> Pipeline:
+def pick_model(state: ServerState, name: str | None) -> Extractor:
     chosen = state.default_model if name is None else name
-    if chosen not in state.pipelines:  # the requested name is not echoed: errors quote nothing the client sent
+    if chosen not in state.models:  # the requested name is not echoed: errors quote nothing the client sent
         raise ApiError(404, "unknown_model", "the requested model is not served; see detail.models",
-                       {"models": sorted(state.pipelines)})
-    return state.pipelines[chosen]
+                       {"models": sorted(state.models)})
+    return state.models[chosen]
 
 
-async def run_model(request: Request, state: ServerState, pipeline: Pipeline, texts: list[str],
+async def run_model(request: Request, state: ServerState, model: Extractor, texts: list[str],
                     timeout_s: float | None) -> ExtractResult:
     """The pipeline on the texts within the request's deadline; 429, 504 or 499 as ``ApiError``."""
     settings = state.settings
@@ -84,7 +86,7 @@ async def run_model(request: Request, state: ServerState, pipeline: Pipeline, te
     request.state.characters = sum(len(text) for text in texts)
     state.request_started()
     try:
-        return await _until_disconnect(request, pipeline.extract(texts, deadline=time.monotonic() + timeout))
+        return await _until_disconnect(request, model.extract_async(texts, deadline=time.monotonic() + timeout))
     except QueueFull as error:
         raise ApiError(429, "queue_full", "the server is at capacity; retry later",
                        {"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)}
@@ -124,10 +126,11 @@ async def _disconnected(request: Request) -> None:
             await asyncio.sleep(DISCONNECT_POLL_S)  # a server whose receive does not block: poll
 
 
-def answered(response: Response, state: ServerState, pipeline: Pipeline, result: ExtractResult) -> ModelOut:
+def answered(response: Response, state: ServerState, model: Extractor, result: ExtractResult,
+             wanted: set[str] | None = None) -> ModelOut:
     """Metrics and timing headers of a finished run; the model identity for the body."""
-    record(state, pipeline, result)
-    identity = pipeline.identity
+    record(state, model, result, wanted)
+    identity = model.identity
     response.headers["X-Clinx-Model"] = f"{identity.name}/{identity.version}/{identity.sha256}"
     response.headers["X-Clinx-Queue-Time-Ms"] = f"{result.queue_wait_s * 1000:.1f}"
     response.headers["X-Clinx-Inference-Time-Ms"] = f"{result.inference_s * 1000:.1f}"
@@ -135,8 +138,8 @@ def answered(response: Response, state: ServerState, pipeline: Pipeline, result:
     return ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256)
 
 
-def record(state: ServerState, pipeline: Pipeline, result: ExtractResult) -> None:
-    metrics, model = state.metrics, pipeline.identity.name
+def record(state: ServerState, extractor: Extractor, result: ExtractResult, wanted: set[str] | None) -> None:
+    metrics, model = state.metrics, extractor.identity.name
     metrics.tokenization_duration.labels(model).observe(result.tokenize_s)
     metrics.queue_wait.labels(model).observe(result.queue_wait_s)
     metrics.documents.labels(model).inc(len(result.documents))
@@ -144,4 +147,5 @@ def record(state: ServerState, pipeline: Pipeline, result: ExtractResult) -> Non
         metrics.characters.labels(model).inc(outcome.characters)
         metrics.tokens.labels(model).inc(outcome.tokens)
         for entity in outcome.entities:
-            metrics.entities.labels(model, entity.label).inc()
+            if wanted is None or entity.label in wanted:  # count what the client receives
+                metrics.entities.labels(model, entity.label).inc()

@@ -1,12 +1,11 @@
-"""Dynamic batching: windows from all concurrent requests share one queue and one model.
+"""The queue: windows from all concurrent requests wait here for the model, in one queue per model.
 
-Worker threads take batches from the queue by a token budget (rows x longest window), choosing
-windows of similar length around an anchor window to keep padding low, as soon as the budget is
-full or the oldest window has waited ``max_delay_s``. The anchor is the first window of the request
-with the least work left (a short note is not stuck behind a long one), its work halved for every
-``age_half_life_s`` it has waited, so no request starves. One worker on a CPU (the model
-already uses every core: a new short note waits for the running batch at most); two on a GPU, so
-one batch is padded and copied while the other computes.
+Admission (the queued-token bound), deadlines and cancellation live here; *which* windows go next is
+the scheduler's answer (:mod:`app.engine.scheduler`), *how* they run is the executor's
+(:mod:`app.engine.executor`). A worker thread takes its next batch itself the moment the model is
+free, as soon as the budget is full or the oldest window has waited ``max_delay_s``. One worker on a
+CPU (the model already uses every core: a new short note waits for the running batch at most); two
+on a GPU, so one batch is padded and copied while the other computes.
 """
 
 from __future__ import annotations
@@ -17,19 +16,14 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
-from app.text.decode import softmax
+from app.engine.executor import CentreLogits, Executor, WindowRow
+from app.engine.scheduler import RequestWork, choose_anchor, plan_batch
 
 log = logging.getLogger("clinx.batcher")
-
-Probabilities = npt.NDArray[np.float32]  # [members, centre tokens, tags]
-RunModel = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], list[npt.NDArray[Any]]]
 
 
 class QueueFull(Exception):
@@ -51,89 +45,19 @@ class BatchObserver(Protocol):
 
 
 @dataclass(eq=False)
-class RequestWork:
-    """Tokens of one request still waiting in the queue: the scheduler serves the smallest first."""
-
-    queued_tokens: int = 0
-
-
-@dataclass(eq=False)
 class WindowJob:
-    """One window waiting for the model; its future receives the centre's probabilities."""
+    """One window waiting for the model; its future receives the centre's raw logits of every member."""
 
-    input_ids: list[int]
-    centre: tuple[int, int]
+    window: WindowRow
     deadline: float
-    future: asyncio.Future[Probabilities]
+    future: asyncio.Future[CentreLogits]
     enqueued_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     request: RequestWork = field(default_factory=RequestWork)
 
     @property
     def length(self) -> int:
-        return len(self.input_ids)
-
-
-def choose_anchor(ages_s: Sequence[float], remaining: Sequence[int], half_life_s: float) -> int:
-    """The window a batch is built around: the first queued window of the request that goes first.
-
-    Shortest remaining work first keeps short notes close to their lone latency under load; waiting
-    halves a request's claim every ``half_life_s`` (``remaining x 2^(-age / half_life)``), so no
-    request starves: one waits for another k times smaller than itself for log2(k) half-lives at most.
-    """
-    if not remaining or half_life_s <= 0:  # no half-life: first come, first served
-        return 0
-    return min(range(len(remaining)), key=lambda index: (remaining[index] * 0.5 ** (ages_s[index] / half_life_s),
-                                                         index))
-
-
-def plan_batch(lengths: Sequence[int], budget: int, max_padding: float | None = None, anchor: int = 0
-               ) -> list[int]:
-    """Indices of the windows to run next; ``anchor`` is always among them (first).
-
-    Windows are taken in order of closeness in length to the anchor while
-    ``rows x longest <= budget`` and, when ``max_padding`` is set, while padded tokens stay within
-    ``(1 + max_padding)`` x real tokens: a batch wastes little compute on padding.
-    """
-    if not lengths:
-        return []
-    order = sorted(range(len(lengths)), key=lambda index: (lengths[index], index))
-    position = order.index(anchor)
-    chosen = [anchor]
-    longest = real = lengths[anchor]
-    below, above = position - 1, position + 1
-    while below >= 0 or above < len(order):
-        take_below = above >= len(order) or (
-            below >= 0 and lengths[anchor] - lengths[order[below]] <= lengths[order[above]] - lengths[anchor]
-        )
-        candidate = order[below] if take_below else order[above]
-        new_longest = max(longest, lengths[candidate])
-        padded = new_longest * (len(chosen) + 1)
-        fits = padded <= budget
-        lean = max_padding is None or padded <= (1 + max_padding) * (real + lengths[candidate])
-        if not (fits and lean):
-            if take_below:
-                below = -1  # shorter windows only add padding from here on
-            else:
-                above = len(order)
-            continue
-        chosen.append(candidate)
-        longest, real = new_longest, real + lengths[candidate]
-        if take_below:
-            below -= 1
-        else:
-            above += 1
-    return chosen
-
-
-def pad_batch(jobs: Sequence[WindowJob], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    longest = max(job.length for job in jobs)
-    input_ids = np.full((len(jobs), longest), pad_id, dtype=np.int64)
-    attention_mask = np.zeros((len(jobs), longest), dtype=np.int64)
-    for row, job in enumerate(jobs):
-        input_ids[row, : job.length] = job.input_ids
-        attention_mask[row, : job.length] = 1
-    return input_ids, attention_mask
+        return len(self.window.input_ids)
 
 
 class Batcher:
@@ -147,9 +71,8 @@ class Batcher:
 
     def __init__(
         self,
-        run_model: RunModel,
+        executor: Executor,
         *,
-        pad_id: int,
         max_batch_tokens: int,
         max_delay_s: float,
         max_queue_tokens: int,
@@ -158,8 +81,7 @@ class Batcher:
         workers: int = 1,
         observer: BatchObserver | None = None,
     ) -> None:
-        self._run_model = run_model
-        self._pad_id = pad_id
+        self._executor = executor
         self.max_batch_tokens = max_batch_tokens
         self.max_delay_s = max_delay_s
         self.max_queue_tokens = max_queue_tokens
@@ -285,29 +207,24 @@ class Batcher:
             self._infer(batch)
 
     def _infer(self, batch: list[WindowJob]) -> None:
-        """The model, then per-window softmax of the centre tokens; every waiting request learns the outcome."""
+        """The executor runs the batch; every waiting request learns the outcome."""
         started = time.monotonic()
         try:
-            input_ids, mask = pad_batch(batch, self._pad_id)
-            member_logits = self._run_model(input_ids, mask)
-            results = []
-            for row, job in enumerate(batch):
-                begin, end = job.centre
-                results.append(np.stack([softmax(logits[row, begin:end]) for logits in member_logits]))
+            outcome = self._executor.run([job.window for job in batch])
         except Exception as error:  # the model failed: every waiting request learns it
             log.exception("inference failed for a batch of %d windows", len(batch))
             for job in batch:
                 self._post(job.future, None, error)
             return
         seconds = time.monotonic() - started
-        real = int(mask.sum())
+        real = outcome.real_tokens
         self._tokens_per_second = 0.8 * self._tokens_per_second + 0.2 * (real / max(seconds, 1e-6))
         if self._observer is not None:
-            self._observer.batch_done(len(batch), int(mask.size), real, seconds)
-        for job, result in zip(batch, results, strict=False):
+            self._observer.batch_done(len(batch), outcome.padded_tokens, real, seconds)
+        for job, result in zip(batch, outcome.logits, strict=True):
             self._post(job.future, result, None)
 
-    def _post(self, future: asyncio.Future[Probabilities], result: Probabilities | None,
+    def _post(self, future: asyncio.Future[CentreLogits], result: CentreLogits | None,
               error: BaseException | None) -> None:
         """Settle a future from a worker thread, on its event loop (which may already be closed)."""
         assert self._loop is not None
@@ -315,7 +232,7 @@ class Batcher:
             self._loop.call_soon_threadsafe(_settle, future, result, error)
 
 
-def _settle(future: asyncio.Future[Probabilities], result: Probabilities | None, error: BaseException | None) -> None:
+def _settle(future: asyncio.Future[CentreLogits], result: CentreLogits | None, error: BaseException | None) -> None:
     if future.done():
         return
     if error is not None:

@@ -124,16 +124,7 @@ class Runtime:
         return self._create(verify_variant(root, variant), providers)
 
     def _create(self, path: Path, providers: list[Any]) -> Any:
-        ort = self._ort
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        try:
-            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        except Exception as error:
-            raise BundleError(f"{path}: ONNX Runtime cannot load it: {_first_line(error)}") from None
+        return create_session(path, providers, self.threads)
 
     @property
     def provider(self) -> str:
@@ -159,6 +150,23 @@ class Runtime:
             session.run_with_iobinding(binding)
             outputs.append(binding.copy_outputs_to_cpu()[0])
         return outputs
+
+
+def create_session(path: Path, providers: list[Any] | None = None, threads: int = 0) -> Any:
+    """An ONNX Runtime session as the server runs it (all graph optimisations, ``threads`` intra-op
+    threads, 0 = every available core), or BundleError naming the file. Export verification and the
+    benchmarks use this too, so they measure the sessions the server serves with."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or available_cores()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers or [CPU])
+    except Exception as error:
+        raise BundleError(f"{path}: ONNX Runtime cannot load it: {_first_line(error)}") from None
 
 
 def _first_line(error: Exception) -> str:

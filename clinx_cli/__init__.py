@@ -1,4 +1,8 @@
-"""The ``clinx`` command. Subcommands import lazily: ``clinx serve`` never imports torch."""
+"""The ``clinx`` command: the one place that may import both the server (``app``) and training (``model_export``).
+
+Subcommands import lazily: ``clinx serve`` never imports torch, and the server image, which installs no
+training dependencies, runs ``clinx serve`` from the same package.
+"""
 
 from __future__ import annotations
 
@@ -78,7 +82,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     result: int = args.handler(args)
     return result
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

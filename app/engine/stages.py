@@ -1,0 +1,139 @@
+"""A served model as a short list of stages, each a small unit with one job.
+
+    encode (text -> subwords and windows) -> tag (windows through scheduler + executor) -> decode (spans)
+
+then any stages that work on the spans (``EntityStage``): a bundle's manifest names them in
+``stages``, and :func:`entity_stages` builds them from a registry, so adding one (assertion status,
+say) touches neither the scheduler nor the other stages nor the API of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.bundle import BundleError, Manifest
+from app.engine.batcher import Batcher, DeadlineExceeded, WindowJob
+from app.engine.executor import CentreLogits, WindowRow
+from app.text.decode import document_entities, softmax
+from app.text.encode import DocumentEncoder, EncodedDocument
+from app.text.types import Entity
+
+CORE_STAGES = ("encode", "tag", "decode")
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    entities: list[Entity]
+    characters: int
+    tokens: int
+    windows: int
+
+
+def discard_outcome(future: asyncio.Future[Any]) -> None:
+    """Done-callback for a future whose outcome nobody will await: mark its exception retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
+class EncodeStage:
+    """Text to subwords and windows, with offsets into the original string (never changes the text)."""
+
+    def __init__(self, encoder: DocumentEncoder) -> None:
+        self.encoder = encoder
+
+    def __call__(self, texts: list[str]) -> list[EncodedDocument]:
+        return self.encoder.encode_many(texts)
+
+    def rows(self, document: EncodedDocument) -> list[WindowRow]:
+        return [WindowRow(self.encoder.input_ids(document, window), window.centre_positions)
+                for window in document.windows]
+
+
+class TagStage:
+    """Every window of a request through the shared queue; back come the centres' raw logits."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher = batcher
+
+    async def __call__(self, windows: Sequence[Sequence[WindowRow]], deadline: float
+                       ) -> tuple[list[list[CentreLogits]], float | None]:
+        """Logits per document per window, and when the last of its windows started (None: no windows).
+
+        Raises QueueFull (nothing was queued) or DeadlineExceeded. A request that is cancelled or
+        fails takes its queued windows with it.
+        """
+        loop = asyncio.get_running_loop()
+        jobs = [[WindowJob(row, deadline, loop.create_future()) for row in rows] for rows in windows]
+        flat = [job for per_document in jobs for job in per_document]
+        if not flat:
+            return [[] for _ in jobs], None
+        self.batcher.submit(flat)
+        gathered = asyncio.gather(*(job.future for job in flat))
+        try:
+            await asyncio.wait_for(gathered, timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise DeadlineExceeded() from None
+        finally:
+            # A cancelled gather ends with a CancelledError *exception* (not the cancelled state) that
+            # nobody awaits: asyncio would log "exception was never retrieved" at error level for every
+            # client that hung up or timed out. Retrieve it; the outcome was handled above.
+            gathered.add_done_callback(discard_outcome)
+            for job in flat:
+                job.future.cancel()
+            if any(job.future.cancelled() for job in flat):
+                self.batcher.wake()  # drop them from the queue now, not at the next flush
+        started = max(job.started_at for job in flat if job.started_at is not None)
+        return [[job.future.result() for job in per_document] for per_document in jobs], started
+
+
+class DecodeStage:
+    """Per window softmax, the ensemble's vote, BIOES repair, spans in character offsets with scores."""
+
+    def __init__(self, tags: Sequence[str]) -> None:
+        self.tags = list(tags)
+
+    def __call__(self, document: EncodedDocument, window_logits: Sequence[CentreLogits]) -> DocumentResult:
+        probabilities = [np.stack([softmax(member) for member in logits]) for logits in window_logits]
+        entities = document_entities(document.text, document.offsets, document.anchors, probabilities, self.tags)
+        return DocumentResult(entities, len(document.text), document.token_count, len(document.windows))
+
+
+class EntityStage(Protocol):
+    """A stage after decode: reads the texts and their spans, returns them enriched (same documents, same order)."""
+
+    name: str
+
+    async def __call__(self, texts: Sequence[str], documents: list[DocumentResult]) -> list[DocumentResult]: ...
+
+
+EntityStageFactory = Callable[[Path, Manifest], EntityStage]
+ENTITY_STAGES: dict[str, EntityStageFactory] = {}
+
+
+def register_entity_stage(name: str, factory: EntityStageFactory) -> None:
+    """Make a stage available to bundles whose manifest lists ``name`` after the core stages."""
+    ENTITY_STAGES[name] = factory
+
+
+def entity_stages(root: Path, manifest: Manifest) -> list[EntityStage]:
+    """The stages the manifest lists after encode, tag, decode; BundleError for one this server lacks."""
+    if tuple(manifest.stages[: len(CORE_STAGES)]) != CORE_STAGES:
+        raise BundleError(f"{root / 'manifest.json'}: field stages must begin with {list(CORE_STAGES)}")
+    built = []
+    for name in manifest.stages[len(CORE_STAGES):]:
+        if name not in ENTITY_STAGES:
+            raise BundleError(f"{root / 'manifest.json'}: field stages names {name!r}, which this server does not "
+                              f"have (known: {sorted(ENTITY_STAGES) or 'none beyond the core stages'})")
+        built.append(ENTITY_STAGES[name](root, manifest))
+    return built
+
+
+def with_entities(result: DocumentResult, entities: list[Entity]) -> DocumentResult:
+    return replace(result, entities=entities)
