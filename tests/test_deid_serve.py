@@ -84,6 +84,11 @@ def test_default_is_the_first_deid_model_and_tags_by_category(server: ServerProc
     assert stats["items"] == len(document["items"]) and stats["truncated"] is False
     assert stats["replaced_characters"] == sum(item["end"] - item["start"] for item in document["items"])
     assert 0 < stats["pattern_items"] < stats["items"]
+    info = httpx.get(server.url + "/info").json()
+    assert [(m["name"], m["task_type"]) for m in info["models"]] == [("tiny-xlmr", "concepts"), ("tiny-deid", "deid")]
+    assert info["models"][1]["phi_categories"]["problem"] == "NAME/PATIENT"
+    assert info["deidentify"] == {"operators": ["tag", "redact", "mask", "hash", "surrogate", "date_shift"],
+                                  "secret_configured": True, "patterns": True}
 
 
 def test_every_operator(server: ServerProcess) -> None:
@@ -174,13 +179,16 @@ def test_offsets_in_every_encoding(server: ServerProcess, encoding: str) -> None
     document = answer["documents"][0]
     before, after = OffsetConverter(text), OffsetConverter(document["text"])
     found = []
+    old_position = new_position = 0
     for item in document["items"]:
         start, end = (before.to_codepoint(item[k], encoding) for k in ("start", "end"))  # type: ignore[arg-type]
         new_start, new_end = (after.to_codepoint(item[k], encoding) for k in ("new_start", "new_end"))  # type: ignore[arg-type]
         found.append(text[start:end])
         assert document["text"][new_start:new_end] == f"[{item['category']}]"
+        assert text[old_position:start] == document["text"][new_position:new_start]  # untouched between items
+        old_position, new_position = end, new_end
+    assert text[old_position:] == document["text"][new_position:]
     assert {"617-555-0100", "03/04/2019", "0042-1337"} <= set(found)
-    assert "😀 Naïve note 😀 call" in document["text"] and "résumé 𝔸" in document["text"]
 
 
 def test_wrong_model_type_unknown_keys_and_bad_options(server: ServerProcess) -> None:

@@ -32,7 +32,7 @@ from app.api.work import answered, check_limits, ensure_ready, error_responses, 
 from app.deid.apply import Deidentified, deidentify, model_spans, phi_spans
 from app.deid.categories import CATEGORIES, SUBTYPES
 from app.deid.keys import Keyring
-from app.deid.operators import DEFAULT_KEY, OperatorName, OperatorPlan, OperatorSpec
+from app.deid.operators import DEFAULT_KEY, OPERATOR_NAMES, OperatorName, OperatorPlan, OperatorSpec
 from app.deid.surrogates import warm_up
 from app.engine.extractor import Extractor
 from app.engine.stages import DocumentResult
@@ -51,6 +51,11 @@ class Deidentifier:
     keyring: Keyring | None
     patterns: bool
     worker: ThreadPoolExecutor
+
+    def describe(self) -> dict[str, Any]:
+        """For /info: which operators this server can run (never the secret)."""
+        return {"operators": list(OPERATOR_NAMES), "secret_configured": self.keyring is not None,
+                "patterns": self.patterns}
 
 
 def install(app: FastAPI, settings: Settings) -> None:
