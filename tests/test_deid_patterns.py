@@ -25,6 +25,11 @@ CASES = [
     ("Specimen S12-34567 sent", "S12-34567", "IDNUM"),
     ("Ref AB123456 noted", "AB123456", "IDNUM"),
     ("on 03/04/2019.", "03/04/2019", "DATE"),
+    ("Seen by Dr. Ann Lee today", "Ann Lee", "DOCTOR"),
+    ("Mrs. O'Brien was", "O'Brien", "PATIENT"),
+    ("a 92-year-old man", "92", "AGE"),
+    ("is 45 years old", "45", "AGE"),
+    ("Age: 101.", "101", "AGE"),
 ]
 
 

@@ -1,5 +1,6 @@
 """Structured identifiers found by patterns: phone and fax numbers, emails, URLs, IP addresses,
-SSN-like and MRN-like numbers, dates.
+SSN-like and MRN-like numbers, dates; and two cued forms: names after a title (``Dr. Ann Lee``) and
+ages before ``year-old`` or after ``age``.
 
 A tagger misses now and then what a pattern finds with certainty (a phone number in an odd place,
 a date in a table), and a missed identifier is a leak, so these spans are joined with the model's
@@ -36,6 +37,11 @@ _RECORD = re.compile(
 )
 _RECORD_KIND = {"mrn": "MEDICALRECORD", "mr#": "MEDICALRECORD", "med": "MEDICALRECORD", "rec": "MEDICALRECORD",
                 "acc": "ACCOUNT", "mem": "HEALTHPLAN", "pol": "HEALTHPLAN"}
+_TITLED_NAME = re.compile(
+    r"\b(?P<title>Dr|Mr|Mrs|Ms|Miss|Prof)\.?[ \t]+"
+    r"(?P<value>[A-Z][A-Za-z'-]+(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z][A-Za-z'-]+)?)"
+)
+_AGE = re.compile(r"\b(?P<value>\d{1,3})(?=[ -]?(?:years?|yrs?|y/?o)\b)|(?i:\bage[d:]?)[ \t]*(?P<after>\d{1,3})\b")
 _CODE = re.compile(_LEFT + r"[A-Z0-9]+(?:-[A-Z0-9]+)*(?!\s*(?i:mg|mcg|ml|units?|iu|cells)\b)" + _RIGHT)
 
 
@@ -71,6 +77,12 @@ def find_phi(text: str) -> list[PhiSpan]:
         cue = match.group().lower().lstrip()
         label = next((kind for prefix, kind in _RECORD_KIND.items() if cue.startswith(prefix)), "IDNUM")
         spans.append(_span(match.start("value"), match.end("value"), label))
+    for match in _TITLED_NAME.finditer(text):
+        label = "DOCTOR" if match.group("title") in ("Dr", "Prof") else "PATIENT"
+        spans.append(_span(match.start("value"), match.end("value"), label))
+    for match in _AGE.finditer(text):
+        group = "value" if match.group("value") else "after"
+        spans.append(_span(match.start(group), match.end(group), "AGE"))
     dates = find_dates(text)
     for start, end in dates:
         spans.append(_span(start, end, "DATE"))
