@@ -122,7 +122,7 @@ def test_bundles_without_a_task_type_are_concept_taggers(bundle_copy: Path) -> N
 
 def test_a_deid_bundle_names_the_category_of_every_label(bundle_copy: Path, tiny_deid_bundle: Path) -> None:
     deid = read_manifest(tiny_deid_bundle)
-    assert deid.task_type == "deid" and str(deid.phi_types()["PATIENT"]) == "NAME/PATIENT"
+    assert deid.task_type == "deid" and str(deid.phi_types()["problem"]) == "NAME/PATIENT"
     assert set(deid.phi_categories) == set(deid.entity_types)
     edit_manifest(bundle_copy, task_type="deid")
     with pytest.raises(BundleError, match=r"phi_categories.*missing: \['problem', 'test', 'treatment'\]"):
