@@ -92,18 +92,13 @@ async def deidentify_route(request: Request, response: Response, state: State) -
     plan = operator_plan(body.operators, pipeline)
     check_secret(plan, deid.keyring)
     texts = [document.text for document in documents]
-    result = await run_model(request, state, pipeline, texts, body.timeout_s)
+    state.request_started()  # in flight until replaced too: a drain waits for the whole answer
+    try:
+        result = await run_model(request, state, pipeline, texts, body.timeout_s)
+        replaced = await _replace(deid, plan, pipeline, texts, result.documents, body.patient_keys())
+    finally:
+        state.request_finished()
     model = answered(response, state, pipeline, result)
-    categories = pipeline.manifest.phi_types()
-
-    def replace_all() -> list[Deidentified]:
-        return [
-            deidentify(text, phi_spans(text, model_spans(outcome.entities, categories), deid.patterns), plan,
-                       deid.keyring, patient_key)
-            for text, outcome, patient_key in zip(texts, result.documents, body.patient_keys(), strict=True)
-        ]
-
-    replaced = await asyncio.get_running_loop().run_in_executor(deid.worker, replace_all)
     items = state.metrics.deid_items
     for done in replaced:
         for item in done.items:
@@ -127,6 +122,21 @@ def constrain_schema(components: dict[str, Any], state: ServerState) -> None:
     for option in properties["operators"].get("anyOf", []):
         if option.get("type") == "object":
             option["propertyNames"] = {"enum": sorted({DEFAULT_KEY, *CATEGORIES, *PATTERN_LABELS, *labels})}
+
+
+async def _replace(deid: Deidentifier, plan: OperatorPlan, model: Extractor, texts: list[str],
+                   outcomes: list[DocumentResult], patient_keys: list[str | None]) -> list[Deidentified]:
+    """Patterns, joining and operators for every document, on the de-identification worker thread."""
+    categories = model.manifest.phi_types()
+
+    def replace_all() -> list[Deidentified]:
+        return [
+            deidentify(text, phi_spans(text, model_spans(outcome.entities, categories), deid.patterns), plan,
+                       deid.keyring, patient_key)
+            for text, outcome, patient_key in zip(texts, outcomes, patient_keys, strict=True)
+        ]
+
+    return await asyncio.get_running_loop().run_in_executor(deid.worker, replace_all)
 
 
 def pick_deid_model(state: ServerState, name: str | None) -> Extractor:
