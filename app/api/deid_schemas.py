@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from app.api.schemas import DocumentIn, DocumentsRequest, ModelOut
@@ -21,24 +21,32 @@ class PatientDocumentIn(DocumentIn):
     )
 
 
-class OperatorChoice(BaseModel):
-    """An operator with options: ``char`` for mask, ``length`` for hash, ``by`` for tag."""
-
+class _Choice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    operator: OperatorName
-    char: str | None = Field(None, min_length=1, max_length=1, description="mask: the fill character (default *).")
-    length: int | None = Field(None, ge=8, le=64, description="hash: hex digits kept (default 16).")
-    by: Literal["category", "label"] | None = Field(
-        None, description="tag: [CATEGORY] (default) or [LABEL] (the model's or pattern's label)."
-    )
 
-    @model_validator(mode="after")
-    def _options_fit(self) -> OperatorChoice:
-        for option, owner in (("char", "mask"), ("length", "hash"), ("by", "tag")):
-            if getattr(self, option) is not None and self.operator != owner:
-                raise ValueError(f"option {option} belongs to operator {owner}, not {self.operator}")
-        return self
+class TagChoice(_Choice):
+    operator: Literal["tag"]
+    by: Literal["category", "label"] = Field(
+        "category", description="[CATEGORY] (default) or [LABEL] (the model's or the pattern's label).")
+
+
+class MaskChoice(_Choice):
+    operator: Literal["mask"]
+    char: str = Field("*", min_length=1, max_length=1, description="The fill character.")
+
+
+class HashChoice(_Choice):
+    operator: Literal["hash"]
+    length: int = Field(16, ge=8, le=64, description="Hex digits kept.")
+
+
+class PlainChoice(_Choice):
+    operator: Literal["redact", "surrogate", "date_shift"]
+
+
+# An operator with its options; each operator takes only its own (the schema says which).
+OperatorChoice = Annotated[TagChoice | MaskChoice | HashChoice | PlainChoice, Field(discriminator="operator")]
 
 
 class DeidentifyRequest(DocumentsRequest):

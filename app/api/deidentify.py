@@ -187,12 +187,10 @@ def operator_plan(operators: dict[str, OperatorName | OperatorChoice] | None, pi
                        {"loc": [["operators", index] for index in unknown], "keys": sorted(valid)})
     chosen: dict[str, OperatorSpec] = {}
     for key, choice in operators.items():
-        if isinstance(choice, OperatorChoice):
-            plain = OperatorSpec(choice.operator)
-            chosen[key] = OperatorSpec(choice.operator, char=choice.char or plain.char,
-                                       length=choice.length or plain.length, by=choice.by or plain.by)
-        else:
+        if isinstance(choice, str):
             chosen[key] = OperatorSpec(choice)
+        else:
+            chosen[key] = OperatorSpec(choice.operator, **choice.model_dump(exclude={"operator"}))
     return OperatorPlan(chosen)
 
 
