@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 
 from app.deid.categories import CATEGORIES, PhiType  # noqa: E402
 from app.text.types import Document  # noqa: E402
-from benchmarks.run import environment  # noqa: E402
-from benchmarks.soak import Server  # noqa: E402
+from benchmarks.environment import environment  # noqa: E402
+from benchmarks.server_process import ServerProcess  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 HELD_OUT_SEED = 1017  # the demo trains on seed 17
@@ -104,7 +104,7 @@ def quality(url: str, documents: list[Document], model: str, phi_categories: dic
             "missed_examples": dict(misses)}
 
 
-def throughput(server: Server, documents: list[Document], model: str, concurrency: int, duration: float,
+def throughput(server: ServerProcess, documents: list[Document], model: str, concurrency: int, duration: float,
                scratch: Path) -> dict[str, Any]:
     notes = [{"id": d.id, "text": d.text} for d in documents]
     runs: dict[str, list[float]] = defaultdict(list)
@@ -112,7 +112,7 @@ def throughput(server: Server, documents: list[Document], model: str, concurrenc
     for round_index, name in enumerate(order):
         path, extra = VARIANTS[name]
         plan = {"url": server.url, "notes": notes, "mode": "closed", "concurrency": concurrency, "warmup_s": 3.0,
-                "duration_s": duration, "drain_s": 30.0, "server_pid": server.process.pid, "seed": round_index,
+                "duration_s": duration, "drain_s": 30.0, "server_pid": server.pid, "seed": round_index,
                 "path": path, "extra_body": {"model": model, **extra}}
         plan_path, result_path = scratch / f"plan-{round_index}.json", scratch / f"result-{round_index}.json"
         plan_path.write_text(json.dumps(plan), encoding="utf-8")
@@ -183,10 +183,10 @@ def main() -> int:
     documents = held_out(args.documents)
     with tempfile.TemporaryDirectory(prefix="clinx-deid-bench-") as work:
         scratch = Path(work)
-        server = Server(args.bundle, scratch / "server.log", {"deid_secret": SECRET, "log_level": "warning",
-                                                               "max_queue_tokens": "16000000"})
+        server = ServerProcess.launch(args.bundle, scratch, log_name="server.log", deid_secret=SECRET,
+                                      log_level="warning", max_queue_tokens=16_000_000)
         try:
-            server.wait_ready()
+            server.wait_ready(600)
             variant = httpx.get(server.url + "/info", timeout=30).json()["models"][0]["variant"]
             measured = quality(server.url, documents, manifest["name"], manifest["phi_categories"])
             speed = throughput(server, documents, manifest["name"], args.concurrency, args.duration, scratch)
