@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 BUNDLE ?= models/demo
+DEID_BUNDLE ?= models/demo-deid
+# The demo's de-identification secret: random, made once, readable only by you (never a default key).
+DEID_SECRET_FILE ?= models/demo-deid.secret
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -35,14 +38,24 @@ install-train: $(VENV)/.train
 install-dev: $(VENV)/.dev
 install-bench: $(VENV)/.bench
 
-# The demo bundle is built once (under a minute of `clinx demo` on 2 idle cores) and reused while it exists.
+# The demo bundles are built once (concepts and de-identification, a few minutes of `clinx demo` on 2
+# idle cores) and reused while they exist.
 $(BUNDLE)/manifest.json: | $(VENV)/.train
-	$(VENV)/bin/clinx demo --output $(BUNDLE)
+	$(VENV)/bin/clinx demo --only concepts --output $(BUNDLE)
 
-demo: $(BUNDLE)/manifest.json
+$(DEID_BUNDLE)/manifest.json: | $(VENV)/.train
+	$(VENV)/bin/clinx demo --only deid --deid-output $(DEID_BUNDLE)
 
-serve: $(VENV)/.serve $(BUNDLE)/manifest.json
-	$(VENV)/bin/clinx serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+$(DEID_SECRET_FILE): | $(VENV)/bin/python
+	mkdir -p $(dir $@)
+	(umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@)
+
+demo: $(BUNDLE)/manifest.json $(DEID_BUNDLE)/manifest.json
+
+# Both demo bundles; concepts stays the default model, /deidentify picks the de-identification one.
+serve: $(VENV)/.serve $(BUNDLE)/manifest.json $(DEID_BUNDLE)/manifest.json $(DEID_SECRET_FILE)
+	CLINX_DEID_SECRET_FILE=$(DEID_SECRET_FILE) $(VENV)/bin/clinx serve --bundle $(BUNDLE),$(DEID_BUNDLE) \
+		--host $(HOST) --port $(PORT)
 
 # The browser tests (tests/test_ui_browser.py) drive Debian's chromium through Playwright, which must not
 # download a browser of its own. Installed once with apt when missing (root only); where it cannot be

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.deid.categories import PhiType
 from app.text.encode import DocumentEncoder, SpecialTokens
 from app.text.labels import bioes_tags
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
@@ -69,6 +70,8 @@ class Manifest(_Strict):
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     task: str
+    task_type: Literal["concepts", "deid"] = "concepts"
+    phi_categories: dict[str, str] = Field(default_factory=dict)
     description: str = ""
     demo: bool = False
     base_model: str
@@ -103,6 +106,16 @@ class Manifest(_Strict):
         missing = {"cls_id", "sep_id", "pad_id"} - set(self.special_tokens)
         if missing:
             raise ValueError(f"field special_tokens: missing {sorted(missing)}")
+        if self.task_type == "deid" and set(self.phi_categories) != set(self.entity_types):
+            raise ValueError("field phi_categories: a deid bundle names the PHI category of every entity type, "
+                             f"and only those (missing: {sorted(set(self.entity_types) - set(self.phi_categories))})")
+        if self.task_type != "deid" and self.phi_categories:
+            raise ValueError("field phi_categories: only for task_type deid")
+        for label, category in self.phi_categories.items():
+            try:
+                PhiType.parse(category)
+            except ValueError as error:
+                raise ValueError(f"field phi_categories.{label}: {error}") from None
         names = [member.name for member in self.members]
         if len(set(names)) != len(names):
             raise ValueError("field members: names must be unique")
@@ -117,6 +130,10 @@ class Manifest(_Strict):
         return SpecialTokens(
             self.special_tokens["cls_id"], self.special_tokens["sep_id"], self.special_tokens["pad_id"]
         )
+
+    def phi_types(self) -> dict[str, PhiType]:
+        """Each label's PHI category (empty for a concept tagger)."""
+        return {label: PhiType.parse(category) for label, category in self.phi_categories.items()}
 
     def precisions(self) -> set[str]:
         """Variants every member has: only those can be served."""

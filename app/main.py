@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import extract, ops
+from app.api import deidentify, extract, ops
+from app.api.deid_schemas import DeidentifyRequest
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
 from app.api.openapi import ClinxAPI
@@ -47,11 +48,13 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
 
     # docs_url/redoc_url None: app.ui serves both from local files (closed networks).
     app = ClinxAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                   bodies=[ExtractRequest], served=served, docs_url=None, redoc_url=None)
+                   bodies=[ExtractRequest, DeidentifyRequest], served=served, docs_url=None, redoc_url=None,
+                   refine=lambda schema: deidentify.constrain_schema(schema["components"]["schemas"], state))
     app.state.clinx = state
     app.state.api_keys = settings.keys()
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
+    deidentify.install(app, settings)
     app.include_router(ops.health)
     app.include_router(ops.router, tags=["operations"])
     install_ui(app, page=settings.ui)

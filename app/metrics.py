@@ -59,6 +59,10 @@ class Metrics:
         self.queue_depth = Gauge("clinx_queue_depth", "Windows waiting for a batch.", ["model"], registry=r)
         self.queue_tokens = Gauge("clinx_queue_tokens", "Tokens waiting for a batch.", ["model"], registry=r)
         self.entities = Counter("clinx_entities", "Entities returned, by label.", ["model", "label"], registry=r)
+        self.deid_items = Counter(
+            "clinx_deid_items", "PHI spans replaced by /deidentify: category, operator, source (model or pattern).",
+            ["model", "category", "operator", "source"], registry=r,
+        )
         self.model_info = Gauge(
             "clinx_model_info", "The served bundle.", ["model", "version", "variant", "provider", "demo"], registry=r
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     )
     api_keys: str = Field("", description="Comma-separated API keys; empty = no auth.")
     api_keys_file: Path | None = Field(None, description="File with one API key per line.")
+    deid_secret: SecretStr | None = Field(
+        None, description="HMAC key for /deidentify's hash, surrogate and date_shift (at least 16 characters); "
+        "unset = those operators are refused. Prefer deid_secret_file.")
+    deid_secret_file: Path | None = Field(None, description="File holding the de-identification secret.")
+    deid_patterns: bool = Field(
+        True, description="Join the model's PHI spans with pattern matches (phones, emails, IDs, dates ...)."
+    )
     protect_health: bool = Field(False, description="Require a key for health probes too.")
     protect_metrics: bool = Field(False, description="Require a key for /metrics too.")
     cors_origins: str = Field("", description="Comma-separated allowed CORS origins; empty = CORS off.")
@@ -69,3 +76,45 @@ class Settings(BaseSettings):
             lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
             keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         return keys
+
+    @field_validator("deid_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A bad secret stops start-up with one line, not the first request that needs it."""
+        if value is not None and value.get_secret_value():
+            _check_secret(value.get_secret_value())
+        return value
+
+    @field_validator("deid_secret_file")
+    @classmethod
+    def _secret_file_usable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _check_secret(_read_secret(value))
+        return value
+
+    def deid_key(self) -> bytes | None:
+        """The de-identification secret, from ``deid_secret`` or ``deid_secret_file``; None if neither."""
+        secret = self.deid_secret.get_secret_value() if self.deid_secret is not None else None
+        if not secret and self.deid_secret_file is not None:
+            secret = _read_secret(self.deid_secret_file)
+        return _check_secret(secret) if secret else None
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ValueError(f"cannot read the de-identification secret file: {error.strerror}") from None
+
+
+def _check_secret(secret: str) -> bytes:
+    """A short key is guessable, and a keyed hash of a name under a guessable key protects nothing.
+
+    The secret itself never appears in a message.
+    """
+    from app.deid.keys import MIN_SECRET_BYTES
+
+    key = secret.encode("utf-8")
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValueError(f"the de-identification secret must be at least {MIN_SECRET_BYTES} bytes")
+    return key

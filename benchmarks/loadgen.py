@@ -60,6 +60,7 @@ class Plan:
     sample_every_s: float = 1.0
     seed: int = 0
     extra_body: dict[str, Any] = field(default_factory=dict)
+    path: str = "/extract"  # or "/deidentify" (benchmarks/deid.py compares the two)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -124,11 +125,11 @@ class Generator:
         body, picks = self.body(index)
         record: dict[str, Any] = {"index": index, "notes": picks, "start": time.monotonic()}
         try:
-            response = await client.post("/extract", content=body, headers={"content-type": "application/json"})
+            response = await client.post(self.plan.path, content=body, headers={"content-type": "application/json"})
             record["status"] = response.status_code
             if response.status_code == 200:
                 payload = response.json()
-                record["entities"] = sum(len(d["entities"]) for d in payload["documents"])
+                record["entities"] = sum(len(d.get("entities", d.get("items", []))) for d in payload["documents"])
         except httpx.HTTPError as error:
             record["status"] = -1
             record["error"] = type(error).__name__

@@ -31,14 +31,21 @@ def _set_torch_threads(threads: int) -> None:
 
 
 def demo(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="clinx demo", description="Build the demo bundle if it is missing.")
-    parser.add_argument("--output", type=Path, default=Path("models/demo"))
+    parser = argparse.ArgumentParser(prog="clinx demo", description="Build the demo bundles if they are missing: "
+                                     "concepts (models/demo) and de-identification (models/demo-deid).")
+    parser.add_argument("--output", type=Path, default=Path("models/demo"), help="the concept demo bundle")
+    parser.add_argument("--deid-output", type=Path, default=Path("models/demo-deid"),
+                        help="the de-identification demo bundle")
+    parser.add_argument("--only", choices=("concepts", "deid"), help="build one of the two")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if the bundle exists")
     args = parser.parse_args(argv)
     _setup_logging()
-    from model_export.demo import ensure_demo_bundle
+    from model_export.demo import CONCEPTS, DEID, ensure_demo_bundle
 
-    ensure_demo_bundle(args.output, rebuild=args.rebuild)
+    if args.only in (None, "concepts"):
+        ensure_demo_bundle(args.output, rebuild=args.rebuild, recipe=CONCEPTS)
+    if args.only in (None, "deid"):
+        ensure_demo_bundle(args.deid_output, rebuild=args.rebuild, recipe=DEID)
     return 0
 
 
@@ -53,7 +60,12 @@ def export(argv: Sequence[str]) -> int:
     parser.add_argument("--output", type=Path, required=True, help="bundle directory to write")
     parser.add_argument("--name", required=True)
     parser.add_argument("--version", default="1")
-    parser.add_argument("--task", default="concepts")
+    parser.add_argument("--task", default="concepts", help="free text describing the task (shown by /info)")
+    parser.add_argument("--task-type", choices=("concepts", "deid"), default="concepts",
+                        help="deid: a PHI tagger, served by POST /deidentify (default: concepts)")
+    parser.add_argument("--phi-category", action="append", default=[], metavar="LABEL=CATEGORY[/SUBTYPE]",
+                        help="deid: the PHI category of a label that is not an i2b2 2006/2014 label "
+                             "(e.g. SURNAME=NAME/PATIENT); repeatable")
     parser.add_argument("--description", default="")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 CPU variant")
     parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 GPU variant")
@@ -97,7 +109,8 @@ def export(argv: Sequence[str]) -> int:
             described = {"name": args.eval_corpus.name, **options.describe()}
         manifest = export_bundle(ExportConfig(
             checkpoint=args.checkpoint, output_dir=args.output, name=args.name, version=args.version,
-            task=args.task, description=args.description, int8=not args.no_int8, fp16=not args.no_fp16,
+            task=args.task, task_type=args.task_type, phi_categories=_pairs(args.phi_category),
+            description=args.description, int8=not args.no_int8, fp16=not args.no_fp16,
             optimize=not args.no_optimize, eval_documents=documents, eval_corpus=described,
             logit_tolerance=args.logit_tolerance, max_f1_drop=args.max_f1_drop,
             int8_per_channel=args.int8_per_channel, int8_reduce_range=args.int8_reduce_range,
@@ -110,6 +123,16 @@ def export(argv: Sequence[str]) -> int:
         print(f"clinx export: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _pairs(values: Sequence[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        label, separator, category = value.partition("=")
+        if not separator or not label or not category:
+            raise SystemExit(f"clinx export: --phi-category wants LABEL=CATEGORY[/SUBTYPE], got {value!r}")
+        pairs[label] = category
+    return pairs
 
 
 def verify(argv: Sequence[str]) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 from app import __version__
 from app.bundle import BUNDLE_FORMAT, MANIFEST, Manifest, file_entry, verify_bundle
+from app.deid.categories import phi_categories_for
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
@@ -70,6 +71,8 @@ class ExportConfig:
     name: str
     version: str = "1"
     task: str = "concepts"
+    task_type: str = "concepts"  # "deid": a PHI tagger, served by /deidentify
+    phi_categories: dict[str, str] = field(default_factory=dict)  # deid: label -> CATEGORY[/SUBTYPE] overrides
     description: str = ""
     demo: bool = False
     int8: bool = True
@@ -342,6 +345,8 @@ def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Pat
         "name": config.name,
         "version": config.version,
         "task": config.task,
+        "task_type": config.task_type,
+        "phi_categories": _phi_categories(config, entity_types_of(tags)),
         "description": config.description,
         "demo": config.demo,
         "base_model": str(checkpoints[0].record.get("config", {}).get("base_model", "")),
@@ -367,6 +372,18 @@ def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Pat
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "clinx_version": __version__,
     })
+
+
+def _phi_categories(config: ExportConfig, entity_types: list[str]) -> dict[str, str]:
+    """A deid bundle names every label's PHI category: the i2b2 2006/2014 ones are known, others given."""
+    if config.task_type != "deid":
+        if config.phi_categories:
+            raise ExportError("PHI categories are given, but the task type is not deid")
+        return {}
+    try:
+        return phi_categories_for(entity_types, config.phi_categories)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
 
 
 def usable_positions(config: Any) -> int:

@@ -21,6 +21,24 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bundle(tmp_path_factory.mktemp("tiny"))
 
 
+# The tiny concept tagger's checkpoint exported as a PHI tagger: its labels named as PHI categories
+# (clinx export --task-type deid --phi-category ...). Its spans are plentiful and deterministic, which
+# is what tests of the replacing need; what a real PHI model finds is measured in benchmarks/deid.py.
+TINY_PHI_CATEGORIES = {"problem": "NAME/PATIENT", "test": "LOCATION/HOSPITAL", "treatment": "ID/IDNUM"}
+
+
+@pytest.fixture(scope="session")
+def tiny_deid_bundle(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A de-identification bundle (task_type deid) exported from the tiny tagger's checkpoint: seconds."""
+    from model_export.export import ExportConfig, export_bundle
+
+    output = tmp_path_factory.mktemp("tiny-deid") / "bundle"
+    export_bundle(ExportConfig(checkpoint=tiny_bundle.parent / "checkpoint", output_dir=output, name="tiny-deid",
+                               version="0.0.1", task="de-identification", task_type="deid",
+                               phi_categories=TINY_PHI_CATEGORIES, fp16=False))
+    return output
+
+
 @pytest.fixture()
 def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
     """A private copy a test may break."""

@@ -109,3 +109,27 @@ def test_server_fails_fast_naming_the_cause(bundle_copy: Path, tmp_path: Path, b
     errors = [record for record in server.log_records() if record.get("level") == "error"]
     assert len(errors) == 1 and expected in errors[0]["message"], server.log()
     assert expected in server.log().splitlines()[-1]
+
+
+def test_bundles_without_a_task_type_are_concept_taggers(bundle_copy: Path) -> None:
+    path = bundle_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["task_type"], manifest["phi_categories"]  # as written before the fields existed
+    path.write_text(json.dumps(manifest))
+    loaded = read_manifest(bundle_copy)
+    assert loaded.task_type == "concepts" and loaded.phi_types() == {}
+
+
+def test_a_deid_bundle_names_the_category_of_every_label(bundle_copy: Path, tiny_deid_bundle: Path) -> None:
+    deid = read_manifest(tiny_deid_bundle)
+    assert deid.task_type == "deid" and str(deid.phi_types()["problem"]) == "NAME/PATIENT"
+    assert set(deid.phi_categories) == set(deid.entity_types)
+    edit_manifest(bundle_copy, task_type="deid")
+    with pytest.raises(BundleError, match=r"phi_categories.*missing: \['problem', 'test', 'treatment'\]"):
+        read_manifest(bundle_copy)
+    edit_manifest(bundle_copy, phi_categories={"problem": "NAME", "test": "DATE", "treatment": "PLACE"})
+    with pytest.raises(BundleError, match=r"phi_categories\.treatment: unknown PHI category 'PLACE'"):
+        read_manifest(bundle_copy)
+    edit_manifest(bundle_copy, task_type="concepts", phi_categories={"problem": "NAME"})
+    with pytest.raises(BundleError, match="only for task_type deid"):
+        read_manifest(bundle_copy)

@@ -58,3 +58,9 @@ def test_the_api_layer_reaches_the_engine_only_through_its_public_units() -> Non
 def test_training_reaches_bundles_through_the_engine() -> None:
     """model_export may use the engine (one path for everyone) but never the HTTP layer."""
     assert offenders("model_export", ("app.api", "app.main", "app.server", "app.state", "fastapi", "uvicorn")) == {}
+
+
+def test_de_identification_is_pure() -> None:
+    """app/deid: text in, text out; no engine, HTTP, runtime or server state."""
+    assert offenders("app/deid", ("app.engine", "app.api", "app.state", "app.main", "fastapi", "onnxruntime",
+                                  "numpy")) == {}

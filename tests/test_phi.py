@@ -115,3 +115,49 @@ def test_sentinel_never_leaks_on_a_server_side_exception(tiny_bundle: Path, tmp_
     assert after.status_code == 200
     assert_clean(server, [failed.text])
     assert any(record.get("level") == "error" for record in server.log_records())
+
+
+DEID_SECRET = "phi-test-deid-secret-0123456789"
+
+
+def deidentify_requests_with_sentinel() -> list[tuple[str, dict[str, object]]]:
+    """/deidentify's success and client-error paths, with the sentinel in text, keys and options."""
+    document = {"id": SENTINEL, "text": NOTE, "patient_key": SENTINEL}
+    return [
+        ("ok-tag", {"json": {"documents": [document]}}),
+        ("ok-keyed", {"json": {"documents": [document], "offset_encoding": "utf8",
+                               "operators": {"NAME": "surrogate", "DATE": "date_shift", "ID": "hash"}}}),
+        ("ok-mask", {"json": {"documents": [document], "operators": {"DEFAULT": {"operator": "mask", "char": "#"}}}}),
+        ("wrong_model", {"json": {"documents": [document], "model": "tiny-xlmr"}}),
+        ("unknown_key", {"json": {"documents": [document], "operators": {SENTINEL: "tag"}}}),
+        ("unknown_operator", {"json": {"documents": [document], "operators": {"NAME": SENTINEL}}}),
+        ("unknown_key_and_value", {"json": {"documents": [document], "operators": {SENTINEL: {"operator": SENTINEL}}}}),
+        ("bad_option", {"json": {"documents": [document], "operators": {"NAME": {"operator": "tag", "char": "Z"}}}}),
+        ("patient_key_too_long", {"json": {"documents": [{**document, "patient_key": SENTINEL * 20}]}}),
+        ("too_large", {"json": {"documents": [{**document, "text": NOTE * 100}]}}),
+        ("deadline_too_short", {"json": {"documents": [document], "timeout_s": 0.001}}),
+    ]
+
+
+def test_sentinel_never_leaks_from_deidentify(tiny_bundle: Path, tiny_deid_bundle: Path, tmp_path: Path) -> None:
+    bodies: list[str] = []
+    with ServerProcess.start(f"{tiny_bundle},{tiny_deid_bundle}", tmp_path, max_document_chars=2000,
+                             deid_secret=DEID_SECRET, log_level="debug") as server:
+        for what, kwargs in deidentify_requests_with_sentinel():
+            response = httpx.post(server.url + "/deidentify", timeout=30, **kwargs)  # type: ignore[arg-type]
+            if what.startswith("ok"):
+                assert response.status_code == 200, (what, response.text)
+                for item in response.json()["documents"][0]["items"]:
+                    assert set(item) == {"start", "end", "new_start", "new_end", "label", "category", "operator"}
+            else:
+                assert 400 <= response.status_code < 500 or response.status_code == 504, (what, response.text)
+                bodies.append(response.text)
+        for path in ("/info", "/metrics"):
+            bodies.append(httpx.get(server.url + path).text)
+    with ServerProcess.start(tiny_deid_bundle, tmp_path, log_level="debug") as keyless:
+        refused = httpx.post(keyless.url + "/deidentify", timeout=30,
+                             json={"documents": [{"id": SENTINEL, "text": NOTE}], "operators": {"NAME": "hash"}})
+    assert refused.status_code == 422
+    assert_clean(server, [*bodies, refused.text])
+    assert_clean(keyless, [])
+    assert DEID_SECRET not in server.log() and all(DEID_SECRET not in body for body in bodies)

@@ -12,11 +12,13 @@ import pytest
 from tests.support import ServerProcess
 
 
-def test_openapi_contract_holds_under_generated_requests(tiny_bundle: Path, tmp_path: Path) -> None:
+def test_openapi_contract_holds_under_generated_requests(tiny_bundle: Path, tiny_deid_bundle: Path,
+                                                          tmp_path: Path) -> None:
     executable = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     if not Path(executable).exists():
         pytest.skip("schemathesis is not installed (it is part of the dev extra)")
-    with ServerProcess.start(tiny_bundle, tmp_path) as server:
+    with ServerProcess.start(f"{tiny_bundle},{tiny_deid_bundle}", tmp_path,
+                             deid_secret="schemathesis-secret-0123456789") as server:
         result = subprocess.run(
             [executable, "run", server.url + "/openapi.json", "--checks", "all", "--max-examples", "80",
              "--seed", "20261125", "--workers", "1"],

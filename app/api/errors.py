@@ -46,10 +46,20 @@ def error_response(
 def validation_detail(errors: Any) -> list[dict[str, Any]]:
     """Pydantic errors without their ``input``/``ctx``: those may hold note text."""
     return [
-        {"loc": [part for part in error.get("loc", ()) if part != "body"], "msg": error.get("msg", ""),
+        {"loc": [part for part in error.get("loc", ()) if part != "body"], "msg": _message(error),
          "type": error.get("type", "")}
         for error in errors
     ]
+
+
+def _message(error: Any) -> str:
+    """The error's message, unless it quotes what was sent (``Input tag 'x' ...``): then its type alone."""
+    message = str(error.get("msg", ""))
+    value, context = error.get("input"), error.get("ctx") or {}
+    sent = [value, *(value.values() if isinstance(value, dict) else ()), *context.values()]
+    if any(isinstance(part, str) and part and f"'{part}'" in message for part in sent):
+        return f"invalid value ({error.get('type', 'error')})"
+    return message
 
 
 def install_error_handlers(app: FastAPI) -> None:

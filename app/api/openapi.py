@@ -46,10 +46,12 @@ class ClinxAPI(FastAPI):
     """
 
     def __init__(self, *, bodies: Sequence[type[BaseModel]],
-                 served: Callable[[], tuple[list[str], list[str]] | None], **kwargs: Any) -> None:
+                 served: Callable[[], tuple[list[str], list[str]] | None],
+                 refine: Callable[[dict[str, Any]], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._bodies = list(bodies)
         self._served = served
+        self._refine = refine  # narrows other choices once loaded (/deidentify's models and operator keys)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is not None:
@@ -62,5 +64,7 @@ class ClinxAPI(FastAPI):
             for body in self._bodies:
                 if "labels" in schema["components"]["schemas"][body.__name__].get("properties", {}):
                     restrict_choices(schema, body.__name__, labels, models)
+            if self._refine is not None:
+                self._refine(schema)
             self.openapi_schema = schema
         return schema

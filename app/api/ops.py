@@ -56,11 +56,15 @@ async def info(request: Request, state: State) -> dict[str, Any]:
     for extractor in state.models.values():
         description = extractor.describe()
         description["notice"] = DEMO_NOTICE if extractor.manifest.demo else extractor.manifest.description
+        description["task_type"] = extractor.manifest.task_type
+        if extractor.manifest.phi_categories:
+            description["phi_categories"] = extractor.manifest.phi_categories
         models.append(description)
     return {
         "ready": state.ready,
         "default_model": state.default_model,
         "models": models,
+        "deidentify": request.app.state.deid.describe(),
         "limits": {
             "max_documents": settings.max_documents,
             "max_document_chars": settings.max_document_chars,

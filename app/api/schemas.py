@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,7 +18,37 @@ class DocumentIn(BaseModel):
     text: str = Field(description="The note, exactly as stored; offsets index this string.")
 
 
-class ExtractRequest(BaseModel):
+class DocumentsRequest(BaseModel):
+    """What every model route takes: the documents (or one ``text``), offsets unit, model, deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: Sequence[DocumentIn] | SkipJsonSchema[None] = Field(None, description="Documents to process.")
+    text: str | SkipJsonSchema[None] = Field(None, description="Shorthand for one document with id \"0\".")
+    offset_encoding: OffsetEncoding = Field(
+        "codepoint",
+        description="Unit of start/end: Unicode code points (Python), UTF-16 code units (Java, .NET, JS) "
+        "or UTF-8 bytes.",
+    )
+    model: str | None = Field(None, description="Bundle name, when the server serves several.")
+    timeout_s: float | None = Field(
+        None, ge=0.1, description="Deadline in seconds for this request (at least 0.1), up to the server's maximum."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DocumentsRequest:
+        for name in ("documents", "text"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may be left out but not null")
+        if (self.documents is None) == (self.text is None):
+            raise ValueError("give either documents or text, not both and not neither")
+        return self
+
+    def document_list(self) -> list[DocumentIn]:
+        return list(self.documents) if self.documents is not None else [DocumentIn(id="0", text=self.text or "")]
+
+
+class ExtractRequest(DocumentsRequest):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -30,29 +61,7 @@ class ExtractRequest(BaseModel):
     )
 
     documents: list[DocumentIn] | SkipJsonSchema[None] = Field(None, description="Documents to tag.")
-    text: str | SkipJsonSchema[None] = Field(None, description="Shorthand for one document with id \"0\".")
     labels: list[str] | None = Field(None, description="Return only these entity labels.")
-    offset_encoding: OffsetEncoding = Field(
-        "codepoint",
-        description="Unit of start/end: Unicode code points (Python), UTF-16 code units (Java, .NET, JS) "
-        "or UTF-8 bytes.",
-    )
-    model: str | None = Field(None, description="Bundle name, when the server serves several.")
-    timeout_s: float | None = Field(
-        None, ge=0.1, description="Deadline in seconds for this request (at least 0.1), up to the server's maximum."
-    )
-
-    @model_validator(mode="after")
-    def _one_form(self) -> ExtractRequest:
-        for name in ("documents", "text"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may be left out but not null")
-        if (self.documents is None) == (self.text is None):
-            raise ValueError("give either documents or text, not both and not neither")
-        return self
-
-    def document_list(self) -> list[DocumentIn]:
-        return self.documents if self.documents is not None else [DocumentIn(id="0", text=self.text or "")]
 
 
 class EntityOut(BaseModel):
