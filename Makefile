@@ -7,7 +7,7 @@ BUNDLE ?= models/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench clean
+.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench java clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,14 @@ demo: $(BUNDLE)/manifest.json
 serve: $(VENV)/.serve $(BUNDLE)/manifest.json
 	$(VENV)/bin/clinx serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+# Spark (`clinx bulk` and its tests) needs a Java 17 runtime: installed once where apt-get can (CI runs as
+# root); elsewhere the Spark tests skip, saying so.
+java:
+	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; } || \
+	  echo "make: no Java 17 and none installable here: the Spark tests will skip"
+
+test: $(VENV)/.dev java
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark harness (not part of the tests): builds its bundles once, then about 40 minutes on 2 cores.
@@ -53,7 +60,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py --models $(BENCH_MODELS) $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check app model_export tests benchmarks
+	$(VENV)/bin/ruff check app model_export clinx_cli clinx_bulk tests benchmarks
 	$(VENV)/bin/mypy
 
 clean:

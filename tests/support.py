@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,11 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
     export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
                                task="concepts"))
     return bundle
+
+
+def java_available() -> bool:
+    """Spark's JVM can start (the bulk tests skip, saying so, where it cannot)."""
+    return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
 
 
 def free_port() -> int:
