@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,8 +72,8 @@ def ceiling(bundle: Path, variant: str, texts: list[str], threads: int, seconds:
     ratio = result["doc_tokens_per_note"] / result["model_tokens_per_note"]
     return {"threads": threads, "note_tokens_per_s": result["real_tokens_per_s"] * ratio,
             "model_tokens_per_s": result["real_tokens_per_s"], "cpu_cores": result["cpu_cores"],
-            "model_tokens_per_note": result["model_tokens_per_note"], "doc_tokens_per_note": result["doc_tokens_per_note"],
-            "loadavg": loadavg()}
+            "model_tokens_per_note": result["model_tokens_per_note"],
+            "doc_tokens_per_note": result["doc_tokens_per_note"], "loadavg": loadavg()}
 
 
 def bulk_child(plan: dict[str, Any]) -> dict[str, Any]:
@@ -161,14 +160,16 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['repeat']}); machine: {report['machine'].get('cpu_model', '?')}, "
              f"{report['machine'].get('cpus', '?')} CPUs, shared with other jobs (load average at each step below). "
              f"Run {report['started_at']} UTC, contenders alternated in one sitting.", "",
-             "| contender | note tokens/s | notes/s | vs its ceiling | load average (1 min) after |", "|---|---|---|---|---|"]
+             "| contender | note tokens/s | notes/s | vs its ceiling | load average (1 min) after |",
+             "|---|---|---|---|---|"]
     for name, figures, base in rows:
         share = f"{100 * figures['note_tokens_per_s'] / base['note_tokens_per_s']:.0f}%" if base else ""
         notes_per_s = figures.get("notes_per_s")
         lines.append(f"| {name} | {figures['note_tokens_per_s']:,.0f} | "
                      f"{'' if notes_per_s is None else f'{notes_per_s:.2f}'} | {share} | {figures['loadavg'][0]:.1f} |")
     lines += ["", "Start-up, apart from the job (bulk):", "", "| master | Spark session (JVM) s | warm-up job s "
-              "(Python workers + model load) | model loads | job s (count, extract, write, check) |", "|---|---|---|---|---|"]
+              "(Python workers + model load) | model loads | job s (count, extract, write, check) |",
+              "|---|---|---|---|---|"]
     for figures in (b2, b1):
         start, job = figures["startup"], figures["job"]
         lines.append(f"| {figures['master']} | {start['spark_session_s']:.1f} | {start['warm_up_job_s']:.1f} | "
@@ -178,8 +179,8 @@ def markdown(report: dict[str, Any]) -> str:
               f"{paper['note_tokens_per_note']:.0f} subwords each):", "",
               "| model | notes/hour per executor core | cores for 10 million notes in 10 h | executors of 16 cores |",
               "|---|---|---|---|",
-              f"| demo (MiniLM-L6, {report['variant']}) | {per_core['demo']:,.0f} | {paper['cores_needed']['demo']:,} | "
-              f"{paper['executors_of_16_cores']['demo']:,} |",
+              f"| demo (MiniLM-L6, {report['variant']}) | {per_core['demo']:,.0f} | "
+              f"{paper['cores_needed']['demo']:,} | {paper['executors_of_16_cores']['demo']:,} |",
               f"| CLIN-X shape (XLM-R-large, int8) | {per_core['clinx-large']:,.0f} | "
               f"{paper['cores_needed']['clinx-large']:,} | {paper['executors_of_16_cores']['clinx-large']:,} |", "",
               "The CLIN-X row is its model-only ceiling per core (benchmarks/results/results.json) times the "
@@ -230,8 +231,8 @@ def main() -> int:
             print(f"{time.strftime('%H:%M:%S')} {name} (load {loadavg()[0]:.1f})", file=sys.stderr, flush=True)
             report[name] = step()
     before, after = report.pop("ceiling_2a"), report.pop("ceiling_2b")
-    report["ceiling_2"] = {**before, "note_tokens_per_s": (before["note_tokens_per_s"] + after["note_tokens_per_s"]) / 2,
-                           "before": before, "after": after}
+    mean = (before["note_tokens_per_s"] + after["note_tokens_per_s"]) / 2
+    report["ceiling_2"] = {**before, "note_tokens_per_s": mean, "before": before, "after": after}
     report["on_paper"] = on_paper(report["bulk_local2"], report["ceiling_2"]["note_tokens_per_s"],
                                   sum(tokens.values()) / len(tokens))
     args.output.with_suffix(".json").write_text(json.dumps(report, indent=2), encoding="utf-8")

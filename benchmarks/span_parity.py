@@ -1,9 +1,10 @@
-"""Same spans on every path: the HTTP server, the in-process API, ``clinx evaluate --errors`` and ``clinx bulk``.
+"""Same spans on every path: the HTTP server, the in-process API, ``clinx evaluate --errors``, ``clinx bulk``.
 
 One bundle, one precision (fp32 by default), the same notes through the four ways a user can run a
 model; the spans (document, start, end, label) must be identical. The Spark path runs the bulk job
-(``clinx_bulk.job.run``) on an embedded ``local[2]`` Spark (Java 17 and the ``bulk`` extra). ``clinx evaluate`` on a corpus
-without annotations reports every predicted span as a false positive, which is what is compared.
+(``clinx_bulk.job.run``) on an embedded ``local[2]`` Spark (Java 17 and the ``bulk`` extra).
+``clinx evaluate`` on a corpus without annotations reports every predicted span as a false
+positive, which is what is compared.
 
     .venv/bin/python benchmarks/span_parity.py --bundle models/demo            # all 317 MTSamples notes
     .venv/bin/python benchmarks/span_parity.py --bundle models/demo --limit 20

@@ -16,11 +16,11 @@ from pathlib import Path
 if __name__ == "__main__":  # run as a file (spark-submit): its folder must not shadow top-level modules
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
 
 DESCRIPTION = """Run a model bundle over notes on Apache Spark and write one Parquet row per note:
 its id, the entities (start, end, text, label, score; offsets in Unicode code points, end exclusive),

@@ -41,7 +41,7 @@ def ship_bundle(spark: SparkSession, bundle: Path | str, ship: str = "auto") -> 
     if ship not in SHIP_CHOICES:
         raise ValueError(f"ship must be one of {SHIP_CHOICES}, got {ship!r}")
     context = spark.sparkContext
-    if ship == "no" or (ship == "auto" and context.master.startswith("local")):
+    if ship == "no" or (ship == "auto" and str(context.master).startswith("local")):
         return BundleRef(str(Path(bundle).resolve()), shipped=False)
     path = Path(bundle).resolve()
     context.addFile(str(path), recursive=True)

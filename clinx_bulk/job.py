@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, StringType
 
 from app.bundle import BundleError, Manifest, bundle_digest, verify_bundle
-from clinx_bulk.frame import BundleRef, extract_frame, ship_bundle
+from clinx_bulk.frame import extract_frame, ship_bundle
 from clinx_bulk.progress import ProgressPrinter
 from clinx_bulk.schema import OFFSETS
 from clinx_bulk.storage import MARKER, SUCCESS, JobError, Storage
@@ -70,7 +70,7 @@ def read_notes(spark: SparkSession, storage: Storage, config: JobConfig) -> Data
     reader = spark.read
     if fmt == "csv":  # notes span lines: quoted fields may hold newlines
         reader = reader.option("header", True).option("multiLine", True).option("escape", '"')
-    frame = {"parquet": reader.parquet, "json": reader.json, "csv": reader.csv}[fmt](config.input)
+    frame: DataFrame = reader.format(fmt).load(config.input)
     for role, name in (("id", config.id_column), ("text", config.text_column)):
         if name not in frame.columns:
             raise JobError(f"input {config.input} ({fmt}) has no {role} column {name!r}; its columns: "
@@ -83,6 +83,8 @@ def read_notes(spark: SparkSession, storage: Storage, config: JobConfig) -> Data
 
 def check_output(storage: Storage, config: JobConfig, sha256: str) -> None:
     """Refuse to mix runs: an existing output needs --resume (same model) or --overwrite."""
+    if config.output.rstrip("/") == config.input.rstrip("/"):
+        raise JobError("--output is the --input: write the rows somewhere else")
     if not storage.exists(config.output):
         return
     if config.overwrite:
@@ -139,9 +141,11 @@ def run(spark: SparkSession, config: JobConfig) -> JobSummary:
     notes = read_notes(spark, storage, config)
     check_output(storage, config, sha256)
     committer_settings(spark)
-    storage.delete(config.output, SUCCESS) if storage.exists(config.output, SUCCESS) else None
-    # A crashed run's uncommitted task files: never part of the output, and they must not join the next commit.
-    storage.delete(config.output, "_temporary") if storage.exists(config.output, "_temporary") else None
+    # _SUCCESS comes back only when this run completes. A crashed run's _temporary holds task files that were
+    # never committed: they are not part of the output and must not join the next commit.
+    for leftover in (SUCCESS, "_temporary"):
+        if storage.exists(config.output, leftover):
+            storage.delete(config.output, leftover)
     storage.write_marker(config.output, marker_for(manifest, sha256, config, summary, complete=False))
     todo, summary.already_done = notes_to_do(spark, storage, notes, config)
     total = todo.count()

@@ -80,7 +80,9 @@ def test_a_killed_run_leaves_whole_commits_only_and_resume_completes_it_exactly_
     resumed = subprocess.run([str(submit), "--master", "local[2]", str(ROOT / "clinx_bulk" / "cli.py"), *common,
                               "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    summary = json.loads(resumed.stdout)
+    marker = json.loads((output / "_CLINX_BULK.json").read_text())
+    summary = marker["last_run"]
+    assert marker["complete"] is True, resumed.stdout[-2000:]
     assert summary["already_done"] == len(kept) and summary["processed"] == len(notes) - len(kept)
     ids = read_output(output).column("id").to_pylist()
     assert sorted(ids) == [note["id"] for note in notes], "every note once, none twice"

@@ -121,7 +121,7 @@ def test_csv_and_json_lines_with_named_columns_give_the_same_rows_as_parquet(
     expected = in_process(tiny_bundle, [note["text"] for note in notes])
     assert outputs["notes.csv"] == outputs["notes.jsonl"] == {f"n{n['id']}": s for n, s in zip(notes, expected,
                                                                                                  strict=True)}
-    with pytest.raises(JobError, match="no text column 'text'.*note_id, body"):
+    with pytest.raises(JobError, match=r"no text column 'text'.*body, note_id"):
         run(spark, config(tiny_bundle, tmp_path / "notes.jsonl", tmp_path / "never", id_column="note_id"))
 
 
