@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.loadgen import loadavg  # noqa: E402
-from benchmarks.run import SERVER_ENV, child, clinx_server  # noqa: E402
+from benchmarks.levels import child  # noqa: E402
+from benchmarks.server_process import BENCH_SETTINGS, bench_server  # noqa: E402
 from benchmarks.soak import machine as describe_machine  # noqa: E402
 from benchmarks.span_parity import NOTES, read_notes  # noqa: E402
 
@@ -115,7 +116,8 @@ def bulk(bundle: Path, variant: str, master: str, source: Path, warm: Path, work
 
 def server(bundle: Path, variant: str, notes: list[dict[str, str]], tokens: dict[str, int], seconds: float,
            work: Path) -> dict[str, Any]:
-    with clinx_server(bundle, variant, 2, "cpu", work / "server.log") as (url, pid):
+    with bench_server(bundle, variant, 2, "cpu", work / "server.log") as running:
+        url, pid = running.url, running.pid
         plan = {"url": url, "notes": notes, "mode": "closed", "concurrency": 32, "docs_per_request": 1,
                 "warmup_s": 5, "duration_s": seconds, "drain_s": 10, "server_pid": pid, "clinx_metrics": True}
         result = child("loadgen.py", plan, work, "server", env={"OMP_NUM_THREADS": "1"})
@@ -124,7 +126,7 @@ def server(bundle: Path, variant: str, notes: list[dict[str, str]], tokens: dict
     ids = [notes[i]["id"] for r in done for i in r["notes"]]
     return {"concurrency": 32, "notes_per_s": len(ids) / (t1 - t0),
             "note_tokens_per_s": sum(tokens[i] for i in ids) / (t1 - t0), "loadavg": loadavg(),
-            "settings": {k: v for k, v in SERVER_ENV.items() if k != "CLINX_LOG_LEVEL"}}
+            "settings": {k: v for k, v in BENCH_SETTINGS.items() if k != "log_level"}}
 
 
 def on_paper(local2: dict[str, Any], ceiling2: float, tokens_per_note: float) -> dict[str, Any]:
