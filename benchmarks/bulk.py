@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadgen import loadavg  # noqa: E402
 from benchmarks.levels import child  # noqa: E402
+from benchmarks.loadgen import loadavg  # noqa: E402
 from benchmarks.server_process import BENCH_SETTINGS, bench_server  # noqa: E402
 from benchmarks.soak import machine as describe_machine  # noqa: E402
 from benchmarks.span_parity import NOTES, read_notes  # noqa: E402
