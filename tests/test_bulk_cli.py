@@ -54,14 +54,15 @@ def wait_for_a_commit(output: Path, process: subprocess.Popen[bytes], timeout: f
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two Spark start-ups and a dozen small jobs: minutes on a busy machine
 def test_a_killed_run_leaves_whole_commits_only_and_resume_completes_it_exactly_once(tiny_bundle: Path,
                                                                                        tmp_path: Path) -> None:
     if not java_available():
         pytest.skip("Java is not installed (Spark needs Java 17: apt-get install openjdk-17-jre-headless)")
-    notes = demo_notes(90, seed=9)
+    notes = demo_notes(48, seed=9)
     source, output = write_jsonl(tmp_path / "notes.jsonl", notes), tmp_path / "out"
     common = ["--bundle", str(tiny_bundle), "--input", str(source), "--output", str(output), "--variant", "fp32",
-              "--device", "cpu", "--notes-per-commit", "10", "--notes-per-task", "5", "--progress-every", "1"]
+              "--device", "cpu", "--notes-per-commit", "8", "--notes-per-task", "4", "--progress-every", "1"]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     with (tmp_path / "crashed.log").open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "clinx_cli", "bulk", "--master", "local[2]", *common],
