@@ -10,7 +10,7 @@ DEID_SECRET_FILE ?= models/demo-deid.secret
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench browser clean
+.PHONY: serve demo test lint bench install-serve install-train install-dev install-bench browser java clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +69,15 @@ browser:
 			chromium fonts-dejavu-core >/dev/null; } || echo "chromium could not be installed: browser tests will skip"; \
 	else echo "$(CHROMIUM) is missing and cannot be installed here (needs root + apt-get): browser tests will skip"; fi
 
-test: $(VENV)/.dev browser
+
+# Spark (`clinx bulk` and its tests) needs a Java 17 runtime: installed once where apt-get can (CI runs as
+# root); elsewhere the Spark tests skip, saying so.
+java:
+	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; } || \
+	  echo "make: no Java 17 and none installable here: the Spark tests will skip"
+
+test: $(VENV)/.dev browser java
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark harness (not part of the tests): builds its bundles once, then about 40 minutes on 2 cores.
@@ -78,7 +86,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py --models $(BENCH_MODELS) $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check app model_export tests benchmarks
+	$(VENV)/bin/ruff check app model_export clinx_cli clinx_bulk tests benchmarks
 	$(VENV)/bin/mypy
 
 clean:

@@ -1,11 +1,15 @@
-"""Same spans on every path: the HTTP server, the in-process API and ``clinx evaluate --errors``.
+"""Same spans on every path: the HTTP server, the in-process API, ``clinx evaluate --errors``, ``clinx bulk``.
 
-One bundle, one precision (fp32 by default), the same notes through the three ways a user can run a
-model; the spans (document, start, end, label) must be identical. ``clinx evaluate`` on a corpus
-without annotations reports every predicted span as a false positive, which is what is compared.
+One bundle, one precision (fp32 by default), the same notes through the four ways a user can run a
+model; the spans (document, start, end, label) must be identical. The Spark path runs the bulk job
+(``clinx_bulk.job.run``) on an embedded ``local[2]`` Spark (Java 17 and the ``bulk`` extra).
+``clinx evaluate`` on a corpus without annotations reports every predicted span as a false
+positive, which is what is compared.
 
     .venv/bin/python benchmarks/span_parity.py --bundle models/demo            # all 317 MTSamples notes
     .venv/bin/python benchmarks/span_parity.py --bundle models/demo --limit 20
+
+The Spark path's seconds include starting the JVM and its Python workers.
 
 Writes benchmarks/results/span-parity.{json,md} (only with the full set, unless --output is given).
 """
@@ -71,12 +75,45 @@ def through_evaluate(bundle: Path, notes: list[dict[str, str]], work: Path, vari
     return {(doc, s["start"], s["end"], s["label"]) for doc, found in report.items() for s in found["false_positives"]}
 
 
-def compare(bundle: Path, notes: list[dict[str, str]], work: Path, variant: str = "fp32") -> dict[str, Any]:
+def through_spark(bundle: Path, notes: list[dict[str, str]], work: Path, variant: str, spark: Any = None) -> Spans:
+    """``clinx bulk``'s job on ``spark`` (an embedded local[2] one when None), read back with pyarrow."""
+    import pyarrow.parquet as pq
+
+    from clinx_bulk.job import JobConfig, run
+
+    corpus, output = work / "bulk-notes.jsonl", work / "bulk-out"
+    corpus.write_text("".join(json.dumps(note) + "\n" for note in notes), encoding="utf-8")
+    config = JobConfig(bundle=str(bundle), input=str(corpus), output=str(output), variant=variant, device="cpu",
+                       overwrite=True, progress_every_s=0, notes_per_task=max(1, len(notes) // 16))
+    if spark is not None:
+        run(spark, config)
+    else:
+        import os
+
+        from pyspark.sql import SparkSession
+
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        session = SparkSession.builder.master("local[2]").config("spark.ui.showConsoleProgress", "false").getOrCreate()
+        try:
+            run(session, config)
+        finally:
+            session.stop()
+    rows = pq.read_table(output).to_pylist()
+    if len(rows) != len(notes) or any(row["error"] is not None for row in rows):
+        raise AssertionError("the bulk output lacks notes or holds errors")
+    return {(row["id"], e["start"], e["end"], e["label"]) for row in rows for e in row["entities"]}
+
+
+def compare(bundle: Path, notes: list[dict[str, str]], work: Path, variant: str = "fp32",
+            spark: Any = None, with_spark: bool = True) -> dict[str, Any]:
     timings: dict[str, float] = {}
     paths: dict[str, Spans] = {}
-    for name, run in (("http", lambda: through_http(bundle, notes, work, variant)),
-                      ("in_process", lambda: in_process(bundle, notes, variant)),
-                      ("evaluate", lambda: through_evaluate(bundle, notes, work, variant))):
+    runs = [("http", lambda: through_http(bundle, notes, work, variant)),
+            ("in_process", lambda: in_process(bundle, notes, variant)),
+            ("evaluate", lambda: through_evaluate(bundle, notes, work, variant))]
+    if with_spark:
+        runs.append(("spark", lambda: through_spark(bundle, notes, work, variant, spark)))
+    for name, run in runs:
         started = time.monotonic()
         paths[name] = run()
         timings[name] = round(time.monotonic() - started, 1)

@@ -1,4 +1,5 @@
-"""The ``clinx`` command: the one place that may import both the server (``app``) and training (``model_export``).
+"""The ``clinx`` command: the one place that may import the server (``app``), training (``model_export``) and bulk
+(``clinx_bulk``).
 
 Subcommands import lazily: ``clinx serve`` never imports torch, and the server image, which installs no
 training dependencies, runs ``clinx serve`` from the same package.
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("export", "export a trained checkpoint to a verified ONNX bundle"),
         ("evaluate", "span-level precision/recall/F1 of a bundle or checkpoint on a corpus"),
         ("demo", "build the demo bundle (MiniLM on a synthetic corpus) if it is missing"),
+        ("bulk", "run a bundle over a note archive on Apache Spark (Parquet out; needs the bulk extra)"),
     ):
         sub = commands.add_parser(name, help=help_text, add_help=False)
         sub.set_defaults(handler=_delegate(name))
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _delegate(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
+        if name == "bulk":
+            return _bulk(args.rest)
         from model_export import commands
 
         handler = getattr(commands, name)
@@ -73,10 +77,23 @@ def _delegate(name: str) -> Any:
     return run
 
 
+def _bulk(argv: Sequence[str]) -> int:
+    """``clinx bulk`` lives in ``clinx_bulk`` (pyspark): neither the server nor training imports it."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        print("clinx bulk: pyspark is not installed: pip install 'clinx-serve[bulk,serve]' (and Java 17)",
+              file=sys.stderr)
+        return 2
+    from clinx_bulk.cli import main as bulk_main
+
+    return bulk_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] in ("train", "export", "evaluate", "demo"):
+    if argv and argv[0] in ("train", "export", "evaluate", "demo", "bulk"):
         args = argparse.Namespace(command=argv[0], rest=argv[1:], handler=_delegate(argv[0]))
     else:
         args = parser.parse_args(argv)

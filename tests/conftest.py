@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import ServerProcess, build_tiny_bundle
+from tests.support import ServerProcess, build_tiny_bundle, java_available
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -74,6 +76,24 @@ def ncbi_dir() -> Path:
 
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One embedded Spark (local[2]) for every bulk test: the JVM starts once per test run."""
+    if not java_available():
+        pytest.skip("Java is not installed (Spark needs Java 17: apt-get install openjdk-17-jre-headless)")
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers run this interpreter (and its venv)
+    session = (SparkSession.builder.master("local[2]").appName("clinx-tests")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.local.dir", str(tmp_path_factory.mktemp("spark-local")))
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from benchmarks.server_process import ServerProcess, free_port, rss_bytes
 from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
 
-__all__ = ["TINY_CHUNK", "TINY_CONTEXT", "ServerProcess", "build_tiny_bundle", "free_port", "rss_bytes"]
+__all__ = ["TINY_CHUNK", "TINY_CONTEXT", "ServerProcess", "build_tiny_bundle", "free_port", "java_available",
+           "rss_bytes"]
 
 TINY_CHUNK = 24
 TINY_CONTEXT = 8
@@ -35,3 +38,8 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
     export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
                                task="concepts"))
     return bundle
+
+
+def java_available() -> bool:
+    """Spark's JVM can start (the bulk tests skip, saying so, where it cannot)."""
+    return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))

@@ -30,7 +30,14 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def test_the_server_package_imports_nothing_from_training_or_benchmarks() -> None:
-    assert offenders("app", ("model_export", "benchmarks", "clinx_cli", "torch", "transformers")) == {}
+    assert offenders("app", ("model_export", "benchmarks", "clinx_cli", "clinx_bulk", "torch", "transformers",
+                             "pyspark")) == {}
+
+
+def test_bulk_runs_the_engine_without_training_or_the_http_layer() -> None:
+    """Executors install the engine and pyspark only: no torch, no FastAPI, no training code."""
+    assert offenders("clinx_bulk", ("model_export", "benchmarks", "torch", "transformers", "fastapi", "uvicorn",
+                                    "app.api", "app.main", "app.server", "app.state")) == {}
 
 
 def test_text_processing_imports_no_engine_server_or_runtime() -> None:
