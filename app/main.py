@@ -15,6 +15,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
 from app.api.openapi import ClinxAPI
 from app.api.schemas import ExtractRequest
+from app.clients import ClientRegistry
 from app.metrics import Metrics
 from app.settings import Settings
 from app.state import ServerState
@@ -27,13 +28,15 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
     """The app around ``state`` (a new one by default; the server passes its own, with a failure callback)."""
     settings = settings or Settings()
     state = state or ServerState(settings, Metrics())
+    clients = ClientRegistry(settings.api_keys, settings.api_keys_file, settings.keys_reload_s)  # KeysFileError
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(state.load(), name="clinx-load")
         app.state.loading = loading
         try:
-            yield
+            async with clients.reloading():
+                yield
         finally:
             loading.cancel()
             await state.close()
@@ -47,7 +50,7 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
     app = ClinxAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                    bodies=[ExtractRequest], served=served)
     app.state.clinx = state
-    app.state.api_keys = settings.keys()
+    app.state.clients = clients
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
     app.include_router(ops.health)
@@ -56,5 +59,5 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    app.add_middleware(RequestObserver, metrics=state.metrics)
+    app.add_middleware(RequestObserver, metrics=state.metrics, clients=clients)
     return app

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.body import parse, read_json
-from app.api.deps import State, require_key
+from app.api.deps import State, audited
 from app.api.errors import ApiError
 from app.api.schemas import (
     DocumentIn,
@@ -42,7 +42,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         415: "Content type is not application/json.",
         404: "The requested model is not served.",
         422: "The body does not match the schema (unknown field, wrong type, unknown label).",
-        429: "Queue full; retry after the Retry-After seconds.",
+        429: "This client's share of the queue is full, or the queued work would not let the request finish within "
+             "its deadline; retry after the Retry-After seconds.",
         503: "Not ready (loading, warming up) or draining.",
         504: "The request's deadline passed.",
     }.items()
@@ -64,7 +65,7 @@ DISCONNECT_POLL_S = 0.1  # only where the ASGI server's receive returns at once
     summary="Find clinical concepts in documents",
     description="Entities with exact offsets into each document as received. Nothing is truncated: "
     "a document over the configured limit is refused with 413.",
-    dependencies=[Depends(require_key)],
+    dependencies=[Depends(audited)],
 )
 async def extract(request: Request, response: Response, state: State) -> ExtractResponse:
     settings = state.settings
@@ -75,6 +76,7 @@ async def extract(request: Request, response: Response, state: State) -> Extract
     documents = body.document_list()
     check_limits(documents, settings.max_documents, settings.max_document_chars)
     pipeline = pick_model(state, body.model)
+    request.state.model = pipeline.identity
     check_labels(body.labels, pipeline)
     timeout = min(body.timeout_s or settings.request_timeout_s, settings.max_request_timeout_s)
     texts = [document.text for document in documents]
@@ -84,9 +86,8 @@ async def extract(request: Request, response: Response, state: State) -> Extract
     try:
         result = await _until_disconnect(request, pipeline.extract_async(texts, deadline=time.monotonic() + timeout))
     except QueueFull as error:
-        raise ApiError(429, "queue_full", "the server is at capacity; retry later",
-                       {"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)}
-                       ) from None
+        raise ApiError(429, "queue_full", error.message, error.detail,
+                       headers={"Retry-After": str(error.retry_after_s)}) from None
     except DeadlineExceeded:
         raise ApiError(504, "deadline_exceeded", f"the request did not finish within {timeout:g} s",
                        {"timeout_s": timeout}) from None
@@ -99,12 +100,11 @@ async def extract(request: Request, response: Response, state: State) -> Extract
     response.headers["X-Clinx-Queue-Time-Ms"] = f"{result.queue_wait_s * 1000:.1f}"
     response.headers["X-Clinx-Inference-Time-Ms"] = f"{result.inference_s * 1000:.1f}"
     response.headers["X-Clinx-Tokenize-Time-Ms"] = f"{result.tokenize_s * 1000:.1f}"
+    answered = [document_out(document, outcome, body.offset_encoding, wanted)
+                for document, outcome in zip(documents, result.documents, strict=False)]
+    request.state.entities = sum(len(document.entities) for document in answered)
     return ExtractResponse(
-        model=ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256),
-        documents=[
-            document_out(document, outcome, body.offset_encoding, wanted)
-            for document, outcome in zip(documents, result.documents, strict=False)
-        ],
+        model=ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256), documents=answered
     )
 
 
