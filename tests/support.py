@@ -47,6 +47,24 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
     return bundle
 
 
+def build_slow_bundle(work: Path, *, name: str = "slow-xlmr") -> Path:
+    """An untrained XLM-R of the ``small`` shape, exported (fp32 only): the model is the server's bottleneck,
+    as CLIN-X's is on a CPU, so tests of the queue's policies see queueing, not HTTP or text handling."""
+    from app.text.labels import bioes_tags
+    from app.text.windows import WindowGeometry
+    from model_export.export import ExportConfig, export_bundle
+    from model_export.synthetic import build_random_tagger, build_random_xlmr
+
+    corpus = generate_demo_corpus(60, seed=3)
+    base = build_random_xlmr(work / "base", (d.text for d in corpus), shape="small", vocab_size=600)
+    build_random_tagger(base, work / "checkpoint", bioes_tags(["problem", "test", "treatment"]),
+                        WindowGeometry(64, 16, pack_sentences=True))
+    bundle = work / "bundle"
+    export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
+                               int8=False, fp16=False))
+    return bundle
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

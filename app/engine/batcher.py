@@ -135,6 +135,8 @@ class Batcher:
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tokens_per_second = 0.0
+        self._last_finished: float | None = None
+        self._saturated = False
 
     @property
     def running(self) -> bool:
@@ -196,7 +198,7 @@ class Batcher:
 
     @property
     def tokens_per_second(self) -> float:
-        """The model's measured rate (real tokens per second of batch time); 0 before the first batch."""
+        """The measured rate (real tokens per second through the queue, see ``_record_rate``); 0: not yet."""
         return self._tokens_per_second
 
     def _report_depth(self) -> None:
@@ -283,12 +285,27 @@ class Batcher:
             with self._changed:
                 self._running_tokens -= sum(job.length for job in batch)
         seconds = time.monotonic() - started
-        real = outcome.real_tokens
-        self._tokens_per_second = 0.8 * self._tokens_per_second + 0.2 * (real / max(seconds, 1e-6))
         if self._observer is not None:
-            self._observer.batch_done(len(batch), outcome.padded_tokens, real, seconds)
+            self._observer.batch_done(len(batch), outcome.padded_tokens, outcome.real_tokens, seconds)
         for job, result in zip(batch, outcome.logits, strict=True):
             self._post(job.future, result, None)
+        with self._changed:
+            self._record_rate(outcome.real_tokens, batch[0].started_at or started)
+
+    def _record_rate(self, real_tokens: int, taken_at: float) -> None:
+        """The rate admission estimates waits with: real tokens the queue gets through per second.
+
+        While the queue stays at least a batch full, a batch counts from the end of the one before (the
+        workers' own time between batches included, and with two workers their overlap); otherwise from
+        when it was taken. Smoothed over the last few batches.
+        """
+        now = time.monotonic()
+        since = self._last_finished if self._saturated and self._last_finished is not None else taken_at
+        sample = real_tokens / max(now - since, 1e-6)
+        self._tokens_per_second = sample if not self._tokens_per_second else (
+            0.8 * self._tokens_per_second + 0.2 * sample)
+        self._last_finished = now
+        self._saturated = self._queued_tokens >= self.max_batch_tokens
 
     def _post(self, future: asyncio.Future[CentreLogits], result: CentreLogits | None,
               error: BaseException | None) -> None:
