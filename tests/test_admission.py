@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.engine.admission import RATE_MARGIN, QueueView, admit, client_limit, estimated_wait_s
+from app.engine.admission import RATE_MARGIN, QueueView, ServiceRate, admit, client_limit, estimated_wait_s
 
 BOUND = 10_000
 QUEUES = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.integers(1, 30_000), max_size=4)
@@ -51,18 +52,20 @@ def test_before_any_rate_is_measured_the_deadline_rule_admits() -> None:
 
 
 def test_a_request_that_would_miss_its_deadline_is_refused_with_the_estimate() -> None:
-    queue = view({"a": 4000}, rate=1000 / RATE_MARGIN, running=500)  # 1,000 tokens/s after the margin
+    # 1,000 tokens/s after the margin; batches of 500 tokens
+    queue = view({"a": 4000}, rate=1000 / RATE_MARGIN, running=500, batch=500)
     refusal = admit("a", 500, 3.0, 1_000_000, 0.0, queue)
     assert refusal is not None and refusal.reason == "deadline"
-    assert refusal.estimated_wait_s == 5.0  # 500 running + 4,000 queued + its own 500
-    assert refusal.retry_after_s == 2  # once 2 s of the work ahead has run, it fits its 3 s
-    assert admit("a", 500, 5.5, 1_000_000, 0.0, queue) is None
+    # 500 running + 4,000 queued + its own 500 + a batch its last window may share with others
+    assert refusal.estimated_wait_s == pytest.approx(5.5)
+    assert refusal.retry_after_s == 3  # once 2.5 s of the work ahead has run, it fits its 3 s
+    assert admit("a", 500, 5.6, 1_000_000, 0.0, queue) is None
 
 
 def test_another_clients_flood_counts_only_as_many_batches_as_the_request_needs() -> None:
     queue = view({"a": 100_000}, rate=1000 / RATE_MARGIN, batch=512)
     ahead, own = estimated_wait_s("b", 100, queue) or (0.0, 0.0)
-    assert ahead == 0.512 and own == 0.1  # one batch of A's flood, then B's note
+    assert ahead == pytest.approx(0.512) and own == pytest.approx(0.612)  # one batch of A's flood, then B's note
     assert admit("b", 100, 2.0, 1_000_000, 0.0, queue) is None
     refusal = admit("a", 100, 2.0, 1_000_000, 0.0, queue)
     assert refusal is not None and refusal.reason == "deadline"
@@ -90,3 +93,19 @@ def test_admitted_means_the_estimate_fits_and_refused_means_retry_later(
         assert refusal.reason == "deadline" and ahead + own > time_left and ahead > 0
         assert 1 <= refusal.retry_after_s <= max(1, math.ceil(ahead))
         assert refusal.estimated_wait_s is not None
+
+
+def test_the_rate_believes_a_slowdown_at_once_and_a_speedup_only_when_it_lasts() -> None:
+    rate = ServiceRate(recent=4, window=32)
+    assert rate.tokens_per_second == 0
+    for _ in range(20):
+        rate.record(1000, 1.0)
+    assert rate.tokens_per_second == pytest.approx(1000)
+    for _ in range(2):
+        rate.record(500, 1.0)  # the machine got busy: the last 4 batches say 750 tokens/s
+    assert rate.tokens_per_second == pytest.approx(750)
+    for _ in range(32):
+        rate.record(2000, 1.0)
+    assert rate.tokens_per_second == pytest.approx(2000)  # fast for a whole window: believed
+    rate.record(10, 0.01)  # a batch of one short window weighs by its tokens, not as a whole batch
+    assert rate.tokens_per_second == pytest.approx((2000 * 3 + 10) / 3.01)

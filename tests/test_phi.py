@@ -137,7 +137,8 @@ def test_audit_trail_has_every_outcome_and_no_text_id_or_key(tiny_bundle: Path, 
             document = {"documents": [{"id": DOCUMENT_ID, "text": NOTE}]}
             answers["ok"] = await client.post("/extract", json=document)
             answers["unauthorized"] = await client.post("/extract", json=document, headers={"Authorization": ""})
-            answers["forbidden"] = await client.post("/extract", json=document, headers={"Authorization": f"Bearer {wrong_key}"})
+            answers["forbidden"] = await client.post("/extract", json=document,
+                                                     headers={"Authorization": f"Bearer {wrong_key}"})
             for what, kwargs in requests_with_sentinel():
                 if what in ("invalid_json", "media_type", "schema_type", "too_large", "body_too_large"):
                     answers[what] = await client.post("/extract", **kwargs)  # type: ignore[arg-type]

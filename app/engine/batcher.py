@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from app.engine.admission import QueueView, Refusal, admit
+from app.engine.admission import QueueView, Refusal, ServiceRate, admit
 from app.engine.executor import CentreLogits, Executor, WindowRow
 from app.engine.scheduler import RequestWork, choose_anchor, plan_batch
 
@@ -134,7 +134,7 @@ class Batcher:
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tokens_per_second = 0.0
+        self._rate = ServiceRate()
         self._last_finished: float | None = None
         self._saturated = False
 
@@ -188,7 +188,7 @@ class Batcher:
             self._changed.notify()
 
     def _view(self) -> QueueView:
-        return QueueView(dict(self._client_tokens), self._running_tokens, self._tokens_per_second,
+        return QueueView(dict(self._client_tokens), self._running_tokens, self._rate.tokens_per_second,
                          self.max_batch_tokens, self.max_delay_s)
 
     def wake(self) -> None:
@@ -199,7 +199,8 @@ class Batcher:
     @property
     def tokens_per_second(self) -> float:
         """The measured rate (real tokens per second through the queue, see ``_record_rate``); 0: not yet."""
-        return self._tokens_per_second
+        with self._changed:
+            return self._rate.tokens_per_second
 
     def _report_depth(self) -> None:
         if self._observer is not None:
@@ -297,13 +298,11 @@ class Batcher:
 
         While the queue stays at least a batch full, a batch counts from the end of the one before (the
         workers' own time between batches included, and with two workers their overlap); otherwise from
-        when it was taken. Smoothed over the last few batches.
+        when it was taken (:class:`ServiceRate` keeps the last batches').
         """
         now = time.monotonic()
         since = self._last_finished if self._saturated and self._last_finished is not None else taken_at
-        sample = real_tokens / max(now - since, 1e-6)
-        self._tokens_per_second = sample if not self._tokens_per_second else (
-            0.8 * self._tokens_per_second + 0.2 * sample)
+        self._rate.record(real_tokens, now - since)
         self._last_finished = now
         self._saturated = self._queued_tokens >= self.max_batch_tokens
 
