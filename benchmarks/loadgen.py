@@ -54,6 +54,7 @@ class Plan:
     sample_every_s: float = 1.0
     seed: int = 0
     extra_body: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. the client's API key
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -128,11 +129,14 @@ class Generator:
         body, picks = self.body(index)
         record: dict[str, Any] = {"index": index, "notes": picks, "start": time.monotonic()}
         try:
-            response = await client.post("/extract", content=body, headers={"content-type": "application/json"})
+            response = await client.post("/extract", content=body,
+                                         headers={"content-type": "application/json", **self.plan.headers})
             record["status"] = response.status_code
             if response.status_code == 200:
                 payload = response.json()
                 record["entities"] = sum(len(d["entities"]) for d in payload["documents"])
+            elif response.status_code == 429:  # why: a client's share, or a deadline the queue would miss
+                record["reason"] = response.json()["error"].get("detail", {}).get("reason")
         except httpx.HTTPError as error:
             record["status"] = -1
             record["error"] = type(error).__name__

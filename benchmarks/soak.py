@@ -115,8 +115,12 @@ class Server:
     def statuses(self) -> dict[str, int]:
         """What the server answered on /extract, by status (from /metrics)."""
         text = httpx.get(self.url + "/metrics", timeout=10).text
-        found = re.findall(r'^clinx_requests_total\{route="/extract",status="(\d+)"\} (\S+)$', text, re.MULTILINE)
-        return {status: int(float(value)) for status, value in found}
+        statuses: dict[str, int] = {}
+        for labels, value in re.findall(r"^clinx_requests_total\{([^}]*)\} (\S+)$", text, re.MULTILINE):
+            pairs = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+            if pairs.get("route") == "/extract":  # summed over clients
+                statuses[pairs["status"]] = statuses.get(pairs["status"], 0) + int(float(value))
+        return statuses
 
 
 # --- measurements -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -82,7 +83,14 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.env.get("CLINX_TLS_CERT_FILE") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """For httpx: a context trusting ``CLINX_TLS_CA_FOR_TESTS`` (the test's own CA) under TLS."""
+        ca = self.env.get("CLINX_TLS_CA_FOR_TESTS")
+        return ssl.create_default_context(cafile=ca) if ca else True
 
     @classmethod
     @contextlib.contextmanager
@@ -114,7 +122,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/health/ready", timeout=2, verify=self.verify).status_code == 200:
                     return
             time.sleep(0.1)
         raise TimeoutError(f"server not ready after {timeout} s:\n{self.log()}")
