@@ -7,7 +7,9 @@ import contextlib
 import json
 import shutil
 import signal
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import onnx
@@ -16,6 +18,7 @@ from app.bundle import file_entry
 from app.keys import add_key
 from tests.support import ServerProcess
 
+T = TypeVar("T")
 SENTINEL = "ZQXPHI4711 Jane Doe MRN 0042-1337"
 NOTE = f"Patient {SENTINEL} presents with chest pain. Started on aspirin 81 mg daily. {SENTINEL}."
 
@@ -66,6 +69,19 @@ def test_sentinel_never_leaks_on_client_paths(tiny_bundle: Path, tmp_path: Path)
     assert_clean(server, bodies)
 
 
+def run_to_shutdown(scenario: Callable[[ServerProcess], Coroutine[Any, Any, T]], bundle: Path, log_dir: Path,
+                    **settings: Any) -> tuple[ServerProcess, T]:
+    """A server runs ``scenario``, which ends by sending SIGTERM; the server drains and exits 0."""
+    server = ServerProcess.launch(bundle, log_dir, **settings)
+    try:
+        server.wait_ready()
+        result = asyncio.run(scenario(server))
+        assert server.wait_exit(15) == 0
+    finally:
+        server.stop()
+    return server, result
+
+
 def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, tmp_path: Path) -> None:
     async def scenario(server: ServerProcess) -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
@@ -81,14 +97,8 @@ def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, t
             draining = await client.post("/extract", json={"text": NOTE}, headers=headers)
             return [unauth, forbidden, expired, overloaded, draining, await first]
 
-    server = ServerProcess.launch(tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
-                                  max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
-    try:
-        server.wait_ready()
-        responses = asyncio.run(scenario(server))
-        assert server.wait_exit(15) == 0
-    finally:
-        server.stop()
+    server, responses = run_to_shutdown(scenario, tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
+                                        max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
     assert [r.status_code for r in responses] == [401, 403, 504, 429, 503, 200]
     assert_clean(server, [r.text for r in responses])
 
@@ -155,15 +165,9 @@ def test_audit_trail_has_every_outcome_and_no_text_id_or_key(tiny_bundle: Path, 
             answers["ok-after"] = await first
         return answers
 
-    server = ServerProcess.launch(tiny_bundle, tmp_path, api_keys_file=keys, audit_log_file=audit_file,
-                                  log_level="warning", max_document_chars=2000, max_body_bytes=50_000,
-                                  max_queue_delay_ms=1500, max_queue_tokens=200, max_batch_tokens=100_000)
-    try:
-        server.wait_ready()
-        answers = asyncio.run(scenario(server))
-        assert server.wait_exit(15) == 0
-    finally:
-        server.stop()
+    server, answers = run_to_shutdown(scenario, tiny_bundle, tmp_path, api_keys_file=keys, audit_log_file=audit_file,
+                                      log_level="warning", max_document_chars=2000, max_body_bytes=50_000,
+                                      max_queue_delay_ms=1500, max_queue_tokens=200, max_batch_tokens=100_000)
     statuses = {what: response.status_code for what, response in answers.items()}
     assert statuses == {"ok": 200, "unauthorized": 401, "forbidden": 403, "invalid_json": 400, "media_type": 415,
                         "schema_type": 422, "too_large": 413, "body_too_large": 413, "unknown_model": 404,
