@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import time
+from pathlib import Path
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
@@ -35,3 +37,20 @@ def configure_logging(level: str) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def configure_audit(level: str, path: Path | None) -> None:
+    """The audit trail's own level (independent of ``log_level``) and, optionally, its own file.
+
+    With a file, audit lines go there only (appended; re-opened when logrotate moves it away);
+    without, to stderr with the other logs. ``off`` writes none. OSError when the file cannot be opened.
+    """
+    audit = logging.getLogger("clinx.audit")
+    audit.disabled = level == "off"
+    audit.setLevel(logging.CRITICAL if level == "off" else level.upper())
+    audit.handlers[:] = []
+    audit.propagate = path is None
+    if path is not None:
+        handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+        handler.setFormatter(JsonFormatter())
+        audit.addHandler(handler)

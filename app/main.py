@@ -16,6 +16,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
 from app.api.openapi import ClinxAPI
 from app.api.schemas import ExtractRequest
+from app.clients import ClientRegistry
 from app.metrics import Metrics
 from app.settings import Settings
 from app.state import ServerState
@@ -29,13 +30,15 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
     """The app around ``state`` (a new one by default; the server passes its own, with a failure callback)."""
     settings = settings or Settings()
     state = state or ServerState(settings, Metrics())
+    clients = ClientRegistry(settings.api_keys, settings.api_keys_file, settings.keys_reload_s)  # KeysFileError
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(state.load(), name="clinx-load")
         app.state.loading = loading
         try:
-            yield
+            async with clients.reloading():
+                yield
         finally:
             loading.cancel()
             await state.close()
@@ -51,7 +54,7 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
                    bodies=[ExtractRequest, DeidentifyRequest], served=served, docs_url=None, redoc_url=None,
                    refine=lambda schema: deidentify.constrain_schema(schema["components"]["schemas"], state))
     app.state.clinx = state
-    app.state.api_keys = settings.keys()
+    app.state.clients = clients
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
     deidentify.install(app, settings)
@@ -62,5 +65,5 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    app.add_middleware(RequestObserver, metrics=state.metrics)
+    app.add_middleware(RequestObserver, metrics=state.metrics, clients=clients)
     return app

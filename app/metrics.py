@@ -18,9 +18,12 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("clinx_requests", "HTTP requests by route and status.", ["route", "status"], registry=r)
+        # `client`: a configured client name, `anonymous` (no keys configured) or `unknown` (no valid key).
+        self.requests = Counter("clinx_requests", "HTTP requests by route, status and client.",
+                                ["route", "status", "client"], registry=r)
         self.request_duration = Histogram(
-            "clinx_request_duration_seconds", "Request latency.", ["route"], buckets=LATENCY_BUCKETS, registry=r
+            "clinx_request_duration_seconds", "Request latency.", ["route", "client"], buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.queue_wait = Histogram(
             "clinx_queue_wait_seconds",
@@ -66,7 +69,7 @@ class Metrics:
         self.model_info = Gauge(
             "clinx_model_info", "The served bundle.", ["model", "version", "variant", "provider", "demo"], registry=r
         )
-        self.errors = Counter("clinx_errors", "Errors returned, by type.", ["type"], registry=r)
+        self.errors = Counter("clinx_errors", "Errors returned, by type and client.", ["type", "client"], registry=r)
         self.device_fallback = Counter(
             "clinx_device_fallback", "Start-ups that wanted a GPU and fell back to the CPU.", ["model"], registry=r
         )

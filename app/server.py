@@ -8,7 +8,8 @@ import sys
 
 import uvicorn
 
-from app.logging import configure_logging
+from app.keys import KeysFileError
+from app.logging import configure_audit, configure_logging
 from app.main import create_app
 from app.metrics import Metrics
 from app.settings import Settings
@@ -54,7 +55,15 @@ def serve(settings: Settings) -> int:
             server.fail(reason)
 
     state = ServerState(settings, Metrics(), on_failure=fail)
-    app = create_app(settings, state)
+    try:
+        configure_audit(settings.audit_log_level, settings.audit_log_file)
+        app = create_app(settings, state)
+        for path in (settings.tls_cert_file, settings.tls_key_file):
+            if path is not None and not path.is_file():
+                raise OSError(f"TLS file {path} not found")
+    except (KeysFileError, OSError) as error:
+        print(f"clinx serve: start-up failed: {error}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -63,6 +72,9 @@ def serve(settings: Settings) -> int:
         access_log=False,
         timeout_graceful_shutdown=max(1, int(settings.drain_grace_s)),
         server_header=False,
+        # Optional TLS for deployments without an ingress (deploy/ terminates TLS at the ingress).
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
     )
     server = DrainingServer(config, state, settings.drain_grace_s)
     server.run()

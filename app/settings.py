@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="Half-life of a waiting request's queued work for the scheduler (0 = first come, first served).",
     )
     max_queue_tokens: int = Field(262144, ge=1, description="Admission bound on queued tokens; beyond: 429.")
+    client_queue_share: float = Field(
+        0.0, ge=0, le=1,
+        description="Fraction of the queued-token bound one client may hold; 0 = the bound split evenly among "
+        "the clients that have work queued.",
+    )
     request_timeout_s: float = Field(60.0, gt=0, description="Default per-request deadline.")
     max_request_timeout_s: float = Field(300.0, gt=0, description="Largest deadline a request may ask for.")
     max_documents: int = Field(64, ge=1, description="Documents per request.")
@@ -48,8 +53,15 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         30.0, gt=0, description="Time a client has to send the whole body; beyond: 408 (slow or stalled clients)."
     )
-    api_keys: str = Field("", description="Comma-separated API keys; empty = no auth.")
-    api_keys_file: Path | None = Field(None, description="File with one API key per line.")
+    api_keys: str = Field(
+        "", description="Comma-separated plain API keys (development), clients env-1, env-2, ...; "
+        "with no keys file either: no auth."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="Named clients, one `name:sha256-of-key` per line (`clinx keys add`); re-read when it "
+        "changes or on SIGHUP."
+    )
+    keys_reload_s: float = Field(2.0, gt=0, description="How often the keys file is checked for changes.")
     deid_secret: SecretStr | None = Field(
         None, description="HMAC key for /deidentify's hash, surrogate and date_shift (at least 16 characters); "
         "unset = those operators are refused. Prefer deid_secret_file.")
@@ -65,17 +77,26 @@ class Settings(BaseSettings):
     )
     drain_grace_s: float = Field(30.0, ge=0, description="Seconds in-flight requests get after SIGTERM.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    audit_log_level: Literal["debug", "info", "warning", "error", "off"] = Field(
+        "info", description="Level of the audit trail (logger clinx.audit, one line per model request); "
+        "off = none."
+    )
+    audit_log_file: Path | None = Field(
+        None, description="Append the audit trail to this file (JSON lines) instead of stderr."
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file. Off: plain HTTP."
+    )
+    tls_key_file: Path | None = Field(None, description="The certificate's PEM private key.")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: give both or neither")
+        return self
 
     def bundle_paths(self) -> list[Path]:
         return [Path(part.strip()) for part in self.bundle.split(",") if part.strip()]
-
-    def keys(self) -> list[str]:
-        """API keys from ``api_keys`` and ``api_keys_file``; empty means no authentication."""
-        keys = [key.strip() for key in self.api_keys.split(",") if key.strip()]
-        if self.api_keys_file is not None:
-            lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
-            keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-        return keys
 
     @field_validator("deid_secret")
     @classmethod

@@ -35,6 +35,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         max_queue_delay_ms=settings.max_queue_delay_ms,
         max_reorder_ms=settings.max_reorder_ms,
         max_queue_tokens=settings.max_queue_tokens,
+        client_queue_share=settings.client_queue_share,
     )
 
 

@@ -61,6 +61,7 @@ class Plan:
     seed: int = 0
     extra_body: dict[str, Any] = field(default_factory=dict)
     path: str = "/extract"  # or "/deidentify" (benchmarks/deid.py compares the two)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. the client's API key
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -125,11 +126,14 @@ class Generator:
         body, picks = self.body(index)
         record: dict[str, Any] = {"index": index, "notes": picks, "start": time.monotonic()}
         try:
-            response = await client.post(self.plan.path, content=body, headers={"content-type": "application/json"})
+            response = await client.post(self.plan.path, content=body,
+                                         headers={"content-type": "application/json", **self.plan.headers})
             record["status"] = response.status_code
             if response.status_code == 200:
                 payload = response.json()
                 record["entities"] = sum(len(d.get("entities", d.get("items", []))) for d in payload["documents"])
+            elif response.status_code == 429:  # why: a client's share, or a deadline the queue would miss
+                record["reason"] = response.json()["error"].get("detail", {}).get("reason")
         except httpx.HTTPError as error:
             record["status"] = -1
             record["error"] = type(error).__name__

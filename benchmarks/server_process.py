@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # (issue 14) only have `app.cli`; ``serve_command`` picks by what the served checkout holds.
 CLI_MODULE = "clinx_cli"
 OLD_CLI_MODULE = "app.cli"
-EXTRACT_STATUS = re.compile(r'^clinx_requests_total\{route="/extract",status="(\d+)"\} (\S+)$', re.MULTILINE)
+REQUESTS_TOTAL = re.compile(r"^clinx_requests_total\{([^}]*)\} (\S+)$", re.MULTILINE)
+LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 def serve_command(root: Path = ROOT) -> list[str]:
@@ -85,7 +87,14 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.env.get("CLINX_TLS_CERT_FILE") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """For httpx: under TLS, a context that trusts ``CLINX_TLS_CA_FOR_TESTS`` (a test's own CA)."""
+        ca = self.env.get("CLINX_TLS_CA_FOR_TESTS")
+        return ssl.create_default_context(cafile=ca) if ca else True
 
     @property
     def pid(self) -> int:
@@ -150,7 +159,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()[-5000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=5).status_code == 200:
+                if httpx.get(self.url + "/health/ready", timeout=5, verify=self.verify).status_code == 200:
                     return time.monotonic() - started
             time.sleep(0.1)
         raise TimeoutError(f"server not ready after {timeout} s:\n{self.log()[-5000:]}")
@@ -164,8 +173,13 @@ class ServerProcess:
 
     def statuses(self) -> dict[str, int]:
         """What the server answered on /extract, by status (from its /metrics)."""
-        text = httpx.get(self.url + "/metrics", timeout=10).text
-        return {status: int(float(value)) for status, value in EXTRACT_STATUS.findall(text)}
+        text = httpx.get(self.url + "/metrics", timeout=10, verify=self.verify).text
+        statuses: dict[str, int] = {}
+        for labels, value in REQUESTS_TOTAL.findall(text):  # any label order; summed over clients
+            pairs = dict(LABEL.findall(labels))
+            if pairs.get("route") == "/extract":
+                statuses[pairs["status"]] = statuses.get(pairs["status"], 0) + int(float(value))
+        return statuses
 
     # --- stopping -----------------------------------------------------------------------------------------
 

@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(serve)
     serve.set_defaults(handler=_serve)
 
+    from clinx_cli import keys
+
+    keys.add_parser(commands)
+
     for name, help_text in (
         ("train", "fine-tune a token tagger on an annotated corpus"),
         ("export", "export a trained checkpoint to a verified ONNX bundle"),

@@ -1,7 +1,7 @@
 """Randomly initialised XLM-RoBERTa encoders with a freshly trained Unigram tokenizer.
 
 No model hub is reachable on the project's machines, so tests and benchmarks build models with
-CLIN-X's architecture from a config: ``tiny`` for tests (seconds), ``base`` and ``large`` (the
+CLIN-X's architecture from a config: ``tiny`` and ``small`` for tests (seconds), ``base`` and ``large`` (the
 CLIN-X shape: XLM-R-large) for benchmarks. The result is an ordinary Hugging Face directory that
 goes through exactly the code a real CLIN-X checkpoint does.
 """
@@ -16,6 +16,8 @@ from app.text.windows import WindowGeometry
 
 SHAPES: dict[str, dict[str, int]] = {
     "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
+    # tests where the model, not the HTTP and text handling around it, must be the bottleneck (scheduling)
+    "small": {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024},
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
     "large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
 }

@@ -41,6 +41,14 @@ def tiny_deid_bundle(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory
     return output
 
 
+@pytest.fixture(scope="session")
+def slow_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model-bound bundle (XLM-R ``small`` shape, fp32, untrained) for tests of the queue's policies."""
+    from tests.support import build_slow_bundle
+
+    return build_slow_bundle(tmp_path_factory.mktemp("slow"))
+
+
 @pytest.fixture()
 def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
     """A private copy a test may break."""

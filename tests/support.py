@@ -9,8 +9,8 @@ from pathlib import Path
 from benchmarks.server_process import ServerProcess, free_port, rss_bytes
 from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
 
-__all__ = ["TINY_CHUNK", "TINY_CONTEXT", "ServerProcess", "build_tiny_bundle", "free_port", "java_available",
-           "rss_bytes"]
+__all__ = ["TINY_CHUNK", "TINY_CONTEXT", "ServerProcess", "build_slow_bundle", "build_tiny_bundle", "free_port",
+           "java_available", "rss_bytes"]
 
 TINY_CHUNK = 24
 TINY_CONTEXT = 8
@@ -43,3 +43,21 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
 def java_available() -> bool:
     """Spark's JVM can start (the bulk tests skip, saying so, where it cannot)."""
     return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
+
+
+def build_slow_bundle(work: Path, *, name: str = "slow-xlmr") -> Path:
+    """An untrained XLM-R of the ``small`` shape, exported (fp32 only): the model is the server's bottleneck,
+    as CLIN-X's is on a CPU, so tests of the queue's policies see queueing, not HTTP or text handling."""
+    from app.text.labels import bioes_tags
+    from app.text.windows import WindowGeometry
+    from model_export.export import ExportConfig, export_bundle
+    from model_export.synthetic import build_random_tagger, build_random_xlmr
+
+    corpus = generate_demo_corpus(60, seed=3)
+    base = build_random_xlmr(work / "base", (d.text for d in corpus), shape="small", vocab_size=600)
+    build_random_tagger(base, work / "checkpoint", bioes_tags(["problem", "test", "treatment"]),
+                        WindowGeometry(64, 16, pack_sentences=True))
+    bundle = work / "bundle"
+    export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
+                               int8=False, fp16=False))
+    return bundle

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.keys import add_key
 from tests.support import ServerProcess
 
 NOTE = "Patient presents with chest pain. Troponin was ordered. Started on aspirin 81 mg daily."
@@ -140,12 +141,12 @@ def test_limits_name_the_document(tiny_bundle: Path, tmp_path: Path) -> None:
 
 def test_api_keys(tiny_bundle: Path, tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
-    keys_file.write_text("# one per line\nfile-key-1\n")
+    file_key = add_key(keys_file, "ehr")  # the file holds its hash only
     with ServerProcess.start(tiny_bundle, tmp_path, api_keys="env-key", api_keys_file=keys_file) as server:
         missing = post(server, {"text": NOTE})
         wrong = post(server, {"text": NOTE}, headers={"Authorization": "Bearer nope"})
         bearer = post(server, {"text": NOTE}, headers={"Authorization": "Bearer env-key"})
-        x_api_key = post(server, {"text": NOTE}, headers={"X-API-Key": "file-key-1"})
+        x_api_key = post(server, {"text": NOTE}, headers={"X-API-Key": file_key})
         health = httpx.get(server.url + "/health/ready")
         metrics = httpx.get(server.url + "/metrics")
         info = httpx.get(server.url + "/info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import numpy as np
@@ -118,3 +119,77 @@ def test_a_short_request_overtakes_a_long_one_queued_before_it() -> None:
     asyncio.run(scenario())
     assert sorted(order) == [*range(100, 106), 999]
     assert order.index(999) < 4  # in the batch right after the one running when it arrived (2 windows each)
+
+
+def test_clients_take_turns_and_a_flood_fills_only_its_own_share() -> None:
+    """One worker, one window per batch: client B's notes, sent after A's flood, are run in turns with A's
+    (not after all of them); A's share of the bound is full, B's is not."""
+    order: list[int] = []
+
+    def tracing_model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        order.extend(int(row[1]) for row in ids)
+        time.sleep(0.01)
+        return echo_model(ids, mask)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        batcher = Batcher(Executor(tracing_model, pad_id=1), max_batch_tokens=4, max_delay_s=0.0,
+                          max_queue_tokens=40, workers=1)
+        batcher.start()
+
+        def request(first_id: int, windows: int) -> list[WindowJob]:
+            return [WindowJob(WindowRow([0, first_id + i, 7, 2], (1, 3)), 1e18, loop.create_future())
+                    for i in range(windows)]
+
+        flood = [request(100 + 10 * i, 4) for i in range(2)]  # 2 x 4 windows x 4 tokens = 32 tokens
+        for jobs in flood:
+            batcher.submit(jobs, client="a")
+        try:
+            batcher.submit(request(300, 4), client="a")
+            raise AssertionError("A's flood should be over its share")
+        except QueueFull as error:
+            assert error.reason == "client_share"
+        notes = [request(900 + i, 1) for i in range(3)]
+        for jobs in notes:
+            batcher.submit(jobs, client="b")  # A holds more than the half share now; B is still admitted
+        await asyncio.gather(*(job.future for jobs in flood + notes for job in jobs))
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    b_positions = [order.index(900 + i) for i in range(3)]
+    assert sorted(order) == sorted([*range(100, 104), *range(110, 114), 900, 901, 902])
+    # B's first note right after the batch running when it arrived; then every other batch.
+    assert b_positions[0] <= 2 and all(later - earlier == 2 for earlier, later in itertools.pairwise(b_positions))
+
+
+def test_a_request_that_would_miss_its_deadline_is_refused_once_the_rate_is_known() -> None:
+    def slow_model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        time.sleep(0.02 * ids.shape[0])  # 50 windows/s: 200 tokens/s for 4-token windows
+        return echo_model(ids, mask)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        batcher = Batcher(Executor(slow_model, pad_id=1), max_batch_tokens=4, max_delay_s=0.0,
+                          max_queue_tokens=1_000_000, workers=1)
+        batcher.start()
+        first = make_job(loop, 4)
+        batcher.submit([first], client="a")
+        await first.future
+        assert batcher.tokens_per_second > 0
+        backlog = [make_job(loop, 4) for _ in range(100)]  # 2 s of work
+        batcher.submit(backlog, client="a")
+        try:
+            batcher.submit([make_job(loop, 4, deadline=time.monotonic() + 0.5)], client="a")
+            raise AssertionError("2 s of queued work cannot finish within 0.5 s")
+        except QueueFull as error:
+            assert error.reason == "deadline" and error.retry_after_s >= 1
+            assert error.estimated_wait_s is not None and error.estimated_wait_s > 0.5
+        patient = make_job(loop, 4, deadline=time.monotonic() + 60)
+        batcher.submit([patient], client="a")
+        for job in backlog:
+            job.future.cancel()
+        batcher.wake()
+        await patient.future
+        await batcher.stop()
+
+    asyncio.run(scenario())

@@ -57,7 +57,7 @@ def test_health_info_and_metrics(tiny_server: ServerProcess) -> None:
         assert info["models"][0]["variant"] == "int8"
         client.post("/extract", json={"text": "Chest pain treated with aspirin."})
         metrics = client.get("/metrics").text
-        assert 'clinx_requests_total{route="/extract",status="200"}' in metrics
+        assert 'clinx_requests_total{client="anonymous",route="/extract",status="200"}' in metrics
         assert "clinx_model_info{" in metrics
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import onnx
 
 from app.bundle import file_entry
+from app.keys import add_key
 from tests.support import ServerProcess
 
+T = TypeVar("T")
 SENTINEL = "ZQXPHI4711 Jane Doe MRN 0042-1337"
 NOTE = f"Patient {SENTINEL} presents with chest pain. Started on aspirin 81 mg daily. {SENTINEL}."
 
@@ -64,6 +69,19 @@ def test_sentinel_never_leaks_on_client_paths(tiny_bundle: Path, tmp_path: Path)
     assert_clean(server, bodies)
 
 
+def run_to_shutdown(scenario: Callable[[ServerProcess], Coroutine[Any, Any, T]], bundle: Path, log_dir: Path,
+                    **settings: Any) -> tuple[ServerProcess, T]:
+    """A server runs ``scenario``, which ends by sending SIGTERM; the server drains and exits 0."""
+    server = ServerProcess.launch(bundle, log_dir, **settings)
+    try:
+        server.wait_ready()
+        result = asyncio.run(scenario(server))
+        assert server.wait_exit(15) == 0
+    finally:
+        server.stop()
+    return server, result
+
+
 def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, tmp_path: Path) -> None:
     async def scenario(server: ServerProcess) -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
@@ -79,14 +97,8 @@ def test_sentinel_never_leaks_on_auth_overload_and_shutdown(tiny_bundle: Path, t
             draining = await client.post("/extract", json={"text": NOTE}, headers=headers)
             return [unauth, forbidden, expired, overloaded, draining, await first]
 
-    server = ServerProcess.launch(tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
-                                  max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
-    try:
-        server.wait_ready()
-        responses = asyncio.run(scenario(server))
-        assert server.wait_exit(15) == 0
-    finally:
-        server.stop()
+    server, responses = run_to_shutdown(scenario, tiny_bundle, tmp_path, api_keys="k", max_queue_delay_ms=1500,
+                                        max_queue_tokens=200, max_batch_tokens=100_000, log_level="debug")
     assert [r.status_code for r in responses] == [401, 403, 504, 429, 503, 200]
     assert_clean(server, [r.text for r in responses])
 
@@ -161,3 +173,68 @@ def test_sentinel_never_leaks_from_deidentify(tiny_bundle: Path, tiny_deid_bundl
     assert_clean(server, [*bodies, refused.text])
     assert_clean(keyless, [])
     assert DEID_SECRET not in server.log() and all(DEID_SECRET not in body for body in bodies)
+
+
+DOCUMENT_ID = "MRN-ZQX-55501"  # ids can be record numbers: never in a log line
+
+
+def test_audit_trail_has_every_outcome_and_no_text_id_or_key(tiny_bundle: Path, tmp_path: Path) -> None:
+    """One audit line per request to /extract, for success and each error type, naming the client; the
+    note's text, its id and the keys are in no line of the audit file or of the log."""
+    keys = tmp_path / "keys"
+    key = add_key(keys, "ehr")
+    wrong_key = f"{SENTINEL} not a key"
+    audit_file = tmp_path / "audit.jsonl"
+
+    async def scenario(server: ServerProcess) -> dict[str, httpx.Response]:
+        headers = {"Authorization": f"Bearer {key}"}
+        answers: dict[str, httpx.Response] = {}
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=headers) as client:
+            document = {"documents": [{"id": DOCUMENT_ID, "text": NOTE}]}
+            answers["ok"] = await client.post("/extract", json=document)
+            answers["unauthorized"] = await client.post("/extract", json=document, headers={"Authorization": ""})
+            answers["forbidden"] = await client.post("/extract", json=document,
+                                                     headers={"Authorization": f"Bearer {wrong_key}"})
+            for what, kwargs in requests_with_sentinel():
+                if what in ("invalid_json", "media_type", "schema_type", "too_large", "body_too_large"):
+                    answers[what] = await client.post("/extract", **kwargs)  # type: ignore[arg-type]
+            answers["unknown_model"] = await client.post("/extract", json={**document, "model": SENTINEL})
+            answers["deadline"] = await client.post("/extract", json={**document, "timeout_s": 0.3})
+            with contextlib.suppress(httpx.TimeoutException):  # the client gives up: 499 on the server
+                await client.post("/extract", json=document, timeout=0.3)
+            first = asyncio.create_task(client.post("/extract", json={"text": NOTE * 5}))
+            await asyncio.sleep(0.4)
+            answers["queue_full"] = await client.post("/extract", json={"text": NOTE * 5})
+            server.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.2)
+            answers["draining"] = await client.post("/extract", json=document)
+            answers["ok-after"] = await first
+        return answers
+
+    server, answers = run_to_shutdown(scenario, tiny_bundle, tmp_path, api_keys_file=keys, audit_log_file=audit_file,
+                                      log_level="warning", max_document_chars=2000, max_body_bytes=50_000,
+                                      max_queue_delay_ms=1500, max_queue_tokens=200, max_batch_tokens=100_000)
+    statuses = {what: response.status_code for what, response in answers.items()}
+    assert statuses == {"ok": 200, "unauthorized": 401, "forbidden": 403, "invalid_json": 400, "media_type": 415,
+                        "schema_type": 422, "too_large": 413, "body_too_large": 413, "unknown_model": 404,
+                        "deadline": 504, "queue_full": 429, "draining": 503, "ok-after": 200}
+    lines = [json.loads(line) for line in audit_file.read_text().splitlines()]
+    assert all(line["logger"] == "clinx.audit" and line["route"] == "/extract" for line in lines)
+    assert len(lines) == len(answers) + 1  # and the request whose client hung up
+    by_error = {line["error"]: line for line in lines}
+    assert set(by_error) == {None, "unauthorized", "forbidden", "invalid_json", "unsupported_media_type",
+                             "validation_error", "document_too_large", "payload_too_large", "unknown_model",
+                             "deadline_exceeded", "client_closed", "queue_full", "not_ready"}
+    assert by_error["client_closed"]["status"] == 499 and by_error["deadline_exceeded"]["status"] == 504
+    assert {line["client"] for line in lines if line["status"] in (401, 403)} == {"unknown"}
+    assert {line["client"] for line in lines if line["status"] not in (401, 403)} == {"ehr"}
+    ok = lines[0]
+    entities = sum(len(document["entities"]) for document in answers["ok"].json()["documents"])
+    model = answers["ok"].json()["model"]
+    assert (ok["status"], ok["documents"], ok["characters"], ok["entities"]) == (200, 1, len(NOTE), entities)
+    assert (ok["model"], ok["model_version"]) == (model["name"], model["version"])
+    assert ok["request_id"] == answers["ok"].headers["x-request-id"] and ok["latency_ms"] > 0
+    trail, log = audit_file.read_text(), server.log()
+    assert not any(record.get("logger") == "clinx.audit" for record in server.log_records())  # in its file only
+    for secret in (SENTINEL, "ZQXPHI4711", "Jane Doe", "0042-1337", DOCUMENT_ID, key, wrong_key):
+        assert secret not in trail and secret not in log

@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.engine.scheduler import choose_anchor, length_sorted_batches, plan_batch
+from app.engine.scheduler import choose_anchor, length_sorted_batches, next_client, plan_batch
 
 
 @given(st.lists(st.integers(1, 64), min_size=1, max_size=60), st.integers(64, 1024))
@@ -70,3 +70,87 @@ def test_offline_batches_cover_every_window_once_within_the_budget(lengths: list
     assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
     for batch in batches:
         assert len(batch) == 1 or max(lengths[i] for i in batch) * len(batch) <= budget
+
+
+# --- clients: round robin between clients, the old rule within one ----------------------------------------
+
+NAMES = ["ehr", "research", "deid", "qa"]
+CLIENTS = st.sampled_from(NAMES)
+
+
+@st.composite
+def client_queues(draw: st.DrawFn) -> tuple[list[float], list[int], list[str], dict[str, int]]:
+    """A queue of windows: age, remaining work of its request, client; and when each client was last served."""
+    size = draw(st.integers(1, 40))
+    clients = draw(st.lists(CLIENTS, min_size=size, max_size=size))
+    ages = draw(st.lists(st.floats(0, 30), min_size=size, max_size=size))
+    remaining = draw(st.lists(st.integers(1, 10_000), min_size=size, max_size=size))
+    last_served = draw(st.dictionaries(CLIENTS, st.integers(0, 100)))
+    return ages, remaining, clients, last_served
+
+
+@given(client_queues(), st.floats(0, 5))
+@settings(max_examples=300, deadline=None)
+def test_within_the_chosen_client_the_order_is_the_single_queue_rule(
+        queue: tuple[list[float], list[int], list[str], dict[str, int]], half_life_s: float) -> None:
+    """The anchor is the least recently served client's, and among that client's windows it is exactly the
+    window the client-less rule picks when only that client's windows are queued."""
+    ages, remaining, clients, last_served = queue
+    anchor = choose_anchor(ages, remaining, half_life_s, clients, last_served)
+    chosen = clients[anchor]
+    assert chosen == next_client(clients, last_served)
+    assert all(last_served.get(chosen, -1) <= last_served.get(other, -1) for other in clients)
+    own = [index for index, client in enumerate(clients) if client == chosen]
+    alone = choose_anchor([ages[i] for i in own], [remaining[i] for i in own], half_life_s)
+    assert anchor == own[alone]
+
+
+@given(st.lists(st.floats(0, 30), min_size=1, max_size=40), st.data(), st.floats(0, 5))
+@settings(max_examples=200, deadline=None)
+def test_one_client_is_scheduled_as_before(ages: list[float], data: st.DataObject, half_life_s: float) -> None:
+    remaining = data.draw(st.lists(st.integers(1, 10_000), min_size=len(ages), max_size=len(ages)))
+    served = data.draw(st.dictionaries(CLIENTS, st.integers(0, 100)))
+    assert choose_anchor(ages, remaining, half_life_s, ["ehr"] * len(ages), served) == choose_anchor(
+        ages, remaining, half_life_s)
+
+
+@given(st.lists(st.tuples(CLIENTS, st.integers(1, 5)), min_size=1, max_size=60),
+       st.lists(st.tuples(st.integers(0, 60), CLIENTS, st.integers(1, 8)), max_size=40), st.floats(0, 3))
+@settings(max_examples=200, deadline=None)
+def test_no_client_waits_more_batches_than_there_are_clients(
+        initial: list[tuple[str, int]], arrivals: list[tuple[int, str, int]], half_life_s: float) -> None:
+    """Simulated queue: each batch runs its anchor's request's first window; requests keep arriving from
+    any client (a flood included). A client with windows queued anchors a batch within as many batches
+    as there are clients."""
+    queue: list[tuple[str, int, float]] = []  # (client, request id, arrival time) per window
+    remaining: dict[int, int] = {}
+    request_ids = iter(range(10_000))
+
+    def arrive(client: str, windows: int, now: float) -> None:
+        request = next(request_ids)
+        remaining[request] = windows
+        queue.extend((client, request, now) for _ in range(windows))
+
+    for client, windows in initial:
+        arrive(client, windows, 0.0)
+    last_served: dict[str, int] = {}
+    waiting_since: dict[str, int] = {}
+    for batch in range(200):
+        for at, client, windows in arrivals:
+            if at == batch:
+                arrive(client, windows, float(batch))
+        if not queue:
+            break
+        for client, _, _ in queue:
+            waiting_since.setdefault(client, batch)
+        anchor = choose_anchor([batch - arrived for _, _, arrived in queue],
+                               [remaining[request] for _, request, _ in queue], half_life_s,
+                               [client for client, _, _ in queue], last_served)
+        client, request, _ = queue.pop(anchor)
+        remaining[request] -= 1
+        last_served[client] = batch
+        # Served within as many batches as there are clients: each other client goes first at most once.
+        assert batch - waiting_since.pop(client) < len(NAMES)
+        still = {c for c, _, _ in queue}
+        waiting_since = {c: since for c, since in waiting_since.items() if c in still}
+        assert all(batch - since < len(NAMES) for since in waiting_since.values())

@@ -25,7 +25,7 @@ from app.api.deid_schemas import (
     DeidStats,
     OperatorChoice,
 )
-from app.api.deps import State, require_key
+from app.api.deps import State, audited
 from app.api.errors import ApiError, validation_detail
 from app.api.schemas import OffsetEncoding
 from app.api.work import answered, check_limits, ensure_ready, error_responses, pick_model, request_body, run_model
@@ -77,7 +77,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     summary="Replace the PHI in documents",
     description="Each document's text with its PHI replaced by the chosen operator per category, and where "
     "each replacement sits in the original and the returned text. Never returns an original value.",
-    dependencies=[Depends(require_key)],
+    dependencies=[Depends(audited)],
 )
 async def deidentify_route(request: Request, response: Response, state: State) -> DeidentifyResponse:
     settings = state.settings
@@ -89,6 +89,7 @@ async def deidentify_route(request: Request, response: Response, state: State) -
     documents = body.document_list()
     check_limits(documents, settings.max_documents, settings.max_document_chars)
     pipeline = pick_deid_model(state, body.model)
+    request.state.model = pipeline.identity  # for the audit line
     plan = operator_plan(body.operators, pipeline)
     check_secret(plan, deid.keyring)
     texts = [document.text for document in documents]
@@ -100,6 +101,7 @@ async def deidentify_route(request: Request, response: Response, state: State) -
         state.request_finished()
     model = answered(response, state, pipeline, result)
     items = state.metrics.deid_items
+    request.state.entities = sum(len(done.items) for done in replaced)  # for the audit line: PHI items replaced
     for done in replaced:
         for item in done.items:
             items.labels(pipeline.identity.name, item.phi.category, item.operator, item.source).inc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.body import parse, read_json
-from app.api.deps import State, require_key
+from app.api.deps import State, audited
 from app.api.errors import ApiError
 from app.api.schemas import (
     DocumentIn,
@@ -32,7 +32,7 @@ router = APIRouter()
     summary="Find clinical concepts in documents",
     description="Entities with exact offsets into each document as received. Nothing is truncated: "
     "a document over the configured limit is refused with 413.",
-    dependencies=[Depends(require_key)],
+    dependencies=[Depends(audited)],
 )
 async def extract(request: Request, response: Response, state: State) -> ExtractResponse:
     settings = state.settings
@@ -40,18 +40,15 @@ async def extract(request: Request, response: Response, state: State) -> Extract
     body = parse(ExtractRequest, await read_json(request, settings.max_body_bytes, settings.body_timeout_s))
     documents = body.document_list()
     check_limits(documents, settings.max_documents, settings.max_document_chars)
-    pipeline = pick_model(state, body.model)
+    pipeline = pick_model(state, body.model, request)
     check_labels(body.labels, pipeline)
     result = await run_model(request, state, pipeline, [document.text for document in documents], body.timeout_s)
     wanted = set(body.labels) if body.labels is not None else None
     model = answered(response, state, pipeline, result, wanted)
-    return ExtractResponse(
-        model=model,
-        documents=[
-            document_out(document, outcome, body.offset_encoding, wanted)
-            for document, outcome in zip(documents, result.documents, strict=False)
-        ],
-    )
+    answers = [document_out(document, outcome, body.offset_encoding, wanted)
+               for document, outcome in zip(documents, result.documents, strict=False)]
+    request.state.entities = sum(len(document.entities) for document in answers)  # for the audit line
+    return ExtractResponse(model=model, documents=answers)
 
 
 def check_labels(labels: list[str] | None, pipeline: Extractor) -> None:

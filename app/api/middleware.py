@@ -1,4 +1,4 @@
-"""Request id, JSON access log and request metrics: counts and timings only, never text.
+"""Request id, JSON access log, audit trail and request metrics: counts and timings only, never text.
 
 A plain ASGI middleware (not BaseHTTPMiddleware), so request bodies stream through untouched and
 client disconnects reach the endpoint.
@@ -13,6 +13,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.audit import audit_fields, write_audit
+from app.clients import ClientRegistry
+from app.keys import ANONYMOUS, UNKNOWN
 from app.metrics import Metrics
 
 access_log = logging.getLogger("clinx.access")
@@ -25,9 +28,18 @@ def route_name(scope: Scope) -> str:
 
 
 class RequestObserver:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, clients: ClientRegistry | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.clients = clients
+
+    def client_of(self, state: dict[str, object]) -> str:
+        """The authenticated client; else ``anonymous`` (no keys configured) or ``unknown`` (no valid key,
+        or a route without authentication): names from configuration only, so metric labels stay bounded."""
+        client = state.get("client")
+        if isinstance(client, str):
+            return client
+        return UNKNOWN if self.clients is None or self.clients.keys.required else ANONYMOUS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,16 +66,20 @@ class RequestObserver:
         finally:
             seconds = time.perf_counter() - started
             route = route_name(scope)
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.request_duration.labels(route).observe(seconds)
+            client = self.client_of(state)
+            self.metrics.requests.labels(route, str(status), client).inc()
+            self.metrics.request_duration.labels(route, client).observe(seconds)
             if status >= 400:
-                self.metrics.errors.labels(state.get("error_type", str(status))).inc()
+                self.metrics.errors.labels(state.get("error_type", str(status)), client).inc()
+            if state.get("audit"):
+                write_audit(audit_fields(state, request_id, client, route, status, seconds))
             access_log.info(
                 "request",
                 extra={
                     "request_id": request_id,
                     "method": scope.get("method"),
                     "route": route,
+                    "client": client,
                     "status": status,
                     "latency_ms": round(seconds * 1000, 2),
                     "documents": state.get("documents"),

@@ -31,7 +31,8 @@ ERROR_STATUSES: dict[int, str] = {
     415: "Content type is not application/json.",
     404: "The requested model is not served.",
     422: "The body does not match the schema (unknown field, wrong type, unknown label).",
-    429: "Queue full; retry after the Retry-After seconds.",
+    429: "This client's share of the queue is full, or the queued work would not let the request finish within "
+         "its deadline; retry after the Retry-After seconds.",
     503: "Not ready (loading, warming up) or draining.",
     504: "The request's deadline passed.",
 }
@@ -69,11 +70,13 @@ def check_limits(documents: list[DocumentIn], max_documents: int, max_chars: int
             )
 
 
-def pick_model(state: ServerState, name: str | None) -> Extractor:
+def pick_model(state: ServerState, name: str | None, request: Request | None = None) -> Extractor:
     chosen = state.default_model if name is None else name
     if chosen not in state.models:  # the requested name is not echoed: errors quote nothing the client sent
         raise ApiError(404, "unknown_model", "the requested model is not served; see detail.models",
                        {"models": sorted(state.models)})
+    if request is not None:
+        request.state.model = state.models[chosen].identity  # for the audit line
     return state.models[chosen]
 
 
@@ -88,9 +91,8 @@ async def run_model(request: Request, state: ServerState, model: Extractor, text
     try:
         return await _until_disconnect(request, model.extract_async(texts, deadline=time.monotonic() + timeout))
     except QueueFull as error:
-        raise ApiError(429, "queue_full", "the server is at capacity; retry later",
-                       {"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)}
-                       ) from None
+        raise ApiError(429, "queue_full", error.message, error.detail,
+                       headers={"Retry-After": str(error.retry_after_s)}) from None
     except DeadlineExceeded:
         raise ApiError(504, "deadline_exceeded", f"the request did not finish within {timeout:g} s",
                        {"timeout_s": timeout}) from None

@@ -1,11 +1,16 @@
 """The queue: windows from all concurrent requests wait here for the model, in one queue per model.
 
-Admission (the queued-token bound), deadlines and cancellation live here; *which* windows go next is
-the scheduler's answer (:mod:`app.engine.scheduler`), *how* they run is the executor's
-(:mod:`app.engine.executor`). A worker thread takes its next batch itself the moment the model is
-free, as soon as the budget is full or the oldest window has waited ``max_delay_s``. One worker on a
-CPU (the model already uses every core: a new short note waits for the running batch at most); two
-on a GPU, so one batch is padded and copied while the other computes.
+Deadlines, cancellation and the bookkeeping per client live here; *whether* a request may join is
+the admission policy's answer (:mod:`app.engine.admission`: each client's share of the queued-token
+bound, and the estimated wait against the deadline), *which* windows go next the scheduler's
+(:mod:`app.engine.scheduler`), *how* they run the executor's (:mod:`app.engine.executor`).
+A request's client is the ``client`` passed to :meth:`Batcher.submit`, else :data:`current_client`,
+which the server's authentication sets for the request's task.
+
+A worker thread takes its next batch itself the moment the model is free, as soon as the budget is
+full or the oldest window has waited ``max_delay_s``. One worker on a CPU (the model already uses
+every core: a new short note waits for the running batch at most); two on a GPU, so one batch is
+padded and copied while the other computes.
 """
 
 from __future__ import annotations
@@ -13,25 +18,53 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
+from app.engine.admission import QueueView, Refusal, ServiceRate, admit
 from app.engine.executor import CentreLogits, Executor, WindowRow
 from app.engine.scheduler import RequestWork, choose_anchor, plan_batch
 
 log = logging.getLogger("clinx.batcher")
 
+# Who the running request is for: set per request (its asyncio task) by the server's authentication.
+current_client: ContextVar[str] = ContextVar("clinx_client", default="anonymous")
+
 
 class QueueFull(Exception):
-    """Admission refused: the queue holds as much work as it may."""
+    """Admission refused: the client's share of the queue is full, or the request would miss its deadline."""
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"the queue is full; retry after {retry_after_s} s")
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "client_share": "this client's share of the queue is full; retry later",
+        "deadline": "the queued work would not let this request finish within its deadline; retry later",
+    }
+
+    def __init__(self, retry_after_s: int, reason: str = "client_share", estimated_wait_s: float | None = None
+                 ) -> None:
+        super().__init__(f"{self.MESSAGES.get(reason, 'the queue is full')} (after {retry_after_s} s)")
         self.retry_after_s = retry_after_s
+        self.reason = reason
+        self.estimated_wait_s = estimated_wait_s
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal) -> QueueFull:
+        return cls(refusal.retry_after_s, refusal.reason, refusal.estimated_wait_s)
+
+    @property
+    def message(self) -> str:
+        return self.MESSAGES.get(self.reason, "the server is at capacity; retry later")
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """For the 429 body: when to retry, why, and the wait the estimate found (deadline refusals)."""
+        detail: dict[str, Any] = {"retry_after_s": self.retry_after_s, "reason": self.reason}
+        if self.estimated_wait_s is not None:
+            detail["estimated_wait_s"] = self.estimated_wait_s
+        return detail
 
 
 class DeadlineExceeded(Exception):
@@ -78,6 +111,7 @@ class Batcher:
         max_queue_tokens: int,
         max_padding: float | None = None,
         age_half_life_s: float = 2.0,
+        client_queue_share: float = 0.0,
         workers: int = 1,
         observer: BatchObserver | None = None,
     ) -> None:
@@ -87,15 +121,22 @@ class Batcher:
         self.max_queue_tokens = max_queue_tokens
         self.max_padding = max_padding
         self.age_half_life_s = age_half_life_s
+        self.client_queue_share = client_queue_share  # 0: the bound split evenly among clients with work queued
         self.workers = workers
         self._observer = observer
         self._changed = threading.Condition()  # guards everything below; notified on submit/cancel/stop
         self._pending: list[WindowJob] = []
         self._queued_tokens = 0
+        self._client_tokens: dict[str, int] = {}  # clients with work queued only
+        self._running_tokens = 0
+        self._last_served: dict[str, int] = {}  # client -> number of the last batch its request anchored
+        self._batches = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tokens_per_second = 0.0
+        self._rate = ServiceRate()
+        self._last_finished: float | None = None
+        self._saturated = False
 
     @property
     def running(self) -> bool:
@@ -119,6 +160,7 @@ class Batcher:
             self._stopping = True
             abandoned, self._pending = self._pending, []
             self._queued_tokens = 0
+            self._client_tokens.clear()
             self._changed.notify_all()
         for job in abandoned:
             if not job.future.done():
@@ -126,29 +168,39 @@ class Batcher:
         for thread in self._threads:  # a batch in progress finishes first
             await asyncio.to_thread(thread.join)
 
-    def submit(self, jobs: Sequence[WindowJob]) -> None:
-        """Queue all windows of one request, or none of them (429 when over the bound)."""
+    def submit(self, jobs: Sequence[WindowJob], client: str | None = None) -> None:
+        """Queue all windows of one request, or none of them (QueueFull: the admission policy refused)."""
+        client = current_client.get() if client is None else client
         tokens = sum(job.length for job in jobs)
+        time_left = min(job.deadline for job in jobs) - time.monotonic()
         with self._changed:
-            # An empty queue always admits, so one large request is never refused for ever.
-            if self._queued_tokens and self._queued_tokens + tokens > self.max_queue_tokens:
-                raise QueueFull(self.retry_after())
-            work = RequestWork(tokens)
+            refusal = admit(client, tokens, time_left, self.max_queue_tokens, self.client_queue_share,
+                            self._view())
+            if refusal is not None:
+                raise QueueFull.from_refusal(refusal)
+            work = RequestWork(tokens, client)
             for job in jobs:
                 job.request = work
             self._pending.extend(jobs)
             self._queued_tokens += tokens
+            self._client_tokens[client] = self._client_tokens.get(client, 0) + tokens
             self._report_depth()
             self._changed.notify()
+
+    def _view(self) -> QueueView:
+        return QueueView(dict(self._client_tokens), self._running_tokens, self._rate.tokens_per_second,
+                         self.max_batch_tokens, self.max_delay_s)
 
     def wake(self) -> None:
         """Let a worker look at the queue now (e.g. to drop windows of a cancelled request)."""
         with self._changed:
             self._changed.notify_all()
 
-    def retry_after(self) -> int:
-        rate = self._tokens_per_second or 2000.0
-        return max(1, math.ceil(self._queued_tokens / rate))
+    @property
+    def tokens_per_second(self) -> float:
+        """The measured rate (real tokens per second through the queue, see ``_record_rate``); 0: not yet."""
+        with self._changed:
+            return self._rate.tokens_per_second
 
     def _report_depth(self) -> None:
         if self._observer is not None:
@@ -163,10 +215,9 @@ class Batcher:
         for job in self._pending:
             expired = job.deadline <= now
             if expired or job.future.done():
+                self._dequeued(job)  # before the waiter can learn of it: the counts are right when it does
                 if expired:
                     self._post(job.future, None, DeadlineExceeded())
-                self._queued_tokens -= job.length
-                job.request.queued_tokens -= job.length
             else:
                 keep.append(job)
         if len(keep) != len(self._pending):
@@ -191,16 +242,31 @@ class Batcher:
     def _take_batch(self, now: float) -> list[WindowJob]:
         lengths = [job.length for job in self._pending]
         anchor = choose_anchor([now - job.enqueued_at for job in self._pending],
-                               [job.request.queued_tokens for job in self._pending], self.age_half_life_s)
+                               [job.request.queued_tokens for job in self._pending], self.age_half_life_s,
+                               [job.request.client for job in self._pending], self._last_served)
+        anchor_client = self._pending[anchor].request.client
         chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
         batch = [job for index, job in enumerate(self._pending) if index in chosen]
         self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
         for job in batch:
-            job.request.queued_tokens -= job.length
+            self._dequeued(job)
             job.started_at = now
-        self._queued_tokens -= sum(lengths[index] for index in chosen)
+        self._running_tokens += sum(job.length for job in batch)
+        self._batches += 1
+        self._last_served[anchor_client] = self._batches
         self._report_depth()
         return batch
+
+    def _dequeued(self, job: WindowJob) -> None:
+        """A window leaves the queue (taken, expired or cancelled): the counts per request and client follow."""
+        self._queued_tokens -= job.length
+        job.request.queued_tokens -= job.length
+        client = job.request.client
+        left = self._client_tokens.get(client, 0) - job.length
+        if left > 0:
+            self._client_tokens[client] = left
+        else:
+            self._client_tokens.pop(client, None)
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
@@ -216,13 +282,29 @@ class Batcher:
             for job in batch:
                 self._post(job.future, None, error)
             return
+        finally:
+            with self._changed:
+                self._running_tokens -= sum(job.length for job in batch)
         seconds = time.monotonic() - started
-        real = outcome.real_tokens
-        self._tokens_per_second = 0.8 * self._tokens_per_second + 0.2 * (real / max(seconds, 1e-6))
         if self._observer is not None:
-            self._observer.batch_done(len(batch), outcome.padded_tokens, real, seconds)
+            self._observer.batch_done(len(batch), outcome.padded_tokens, outcome.real_tokens, seconds)
         for job, result in zip(batch, outcome.logits, strict=True):
             self._post(job.future, result, None)
+        with self._changed:
+            self._record_rate(outcome.real_tokens, batch[0].started_at or started)
+
+    def _record_rate(self, real_tokens: int, taken_at: float) -> None:
+        """The rate admission estimates waits with: real tokens the queue gets through per second.
+
+        While the queue stays at least a batch full, a batch counts from the end of the one before (the
+        workers' own time between batches included, and with two workers their overlap); otherwise from
+        when it was taken (:class:`ServiceRate` keeps the last batches').
+        """
+        now = time.monotonic()
+        since = self._last_finished if self._saturated and self._last_finished is not None else taken_at
+        self._rate.record(real_tokens, now - since)
+        self._last_finished = now
+        self._saturated = self._queued_tokens >= self.max_batch_tokens
 
     def _post(self, future: asyncio.Future[CentreLogits], result: CentreLogits | None,
               error: BaseException | None) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from app.bundle import Manifest, bundle_digest, bundle_encoder, read_manifest
-from app.engine.batcher import Batcher, BatchObserver
+from app.engine.batcher import Batcher, BatchObserver, current_client
 from app.engine.budget import batch_budget
 from app.engine.executor import Executor, WindowRow
 from app.engine.pipeline import ExtractResult, Pipeline
@@ -59,6 +59,7 @@ class EngineOptions:
     max_queue_delay_ms: float = 5.0
     max_reorder_ms: float = 2000.0
     max_queue_tokens: int = 262144
+    client_queue_share: float = 0.0  # 0: the bound split evenly among clients with work queued
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Extractor:
             max_queue_tokens=options.max_queue_tokens,
             max_padding=options.max_padding_ratio,
             age_half_life_s=options.max_reorder_ms / 1000,
+            client_queue_share=options.client_queue_share,
             # A GPU wants the next batch ready when the current one ends; on a CPU the model already uses
             # every core, and a second batch would only make newly arrived notes wait for two.
             workers=1 if runtime.provider == CPU else 2,
@@ -151,11 +153,21 @@ class Extractor:
         """Start the inference thread(s) on the running loop (the server's lifespan does this)."""
         self.batcher.start()
 
-    async def extract_async(self, texts: Sequence[str], *, deadline: float | None = None) -> ExtractResult:
-        """Entities per document, with timings. Raises QueueFull or DeadlineExceeded (``time.monotonic`` deadline)."""
+    async def extract_async(self, texts: Sequence[str], *, deadline: float | None = None,
+                            client: str | None = None) -> ExtractResult:
+        """Entities per document, with timings. Raises QueueFull or DeadlineExceeded (``time.monotonic`` deadline).
+
+        ``client`` names the caller for the queue's fair share (default: the request's authenticated
+        client in the server, ``anonymous`` elsewhere).
+        """
         if not self.batcher.running:
             await self.start()
-        return await self.pipeline.run(list(texts), deadline=deadline or time.monotonic() + NO_DEADLINE_S)
+        token = current_client.set(client) if client is not None else None
+        try:
+            return await self.pipeline.run(list(texts), deadline=deadline or time.monotonic() + NO_DEADLINE_S)
+        finally:
+            if token is not None:
+                current_client.reset(token)
 
     @property
     def ready(self) -> bool:

@@ -77,9 +77,14 @@ class TagStage:
         self.batcher.submit(flat)
         gathered = asyncio.gather(*(job.future for job in flat))
         try:
-            await asyncio.wait_for(gathered, timeout=max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            raise DeadlineExceeded() from None
+            # wait, not wait_for: windows whose results came in as the deadline fell are not thrown away
+            await asyncio.wait([gathered], timeout=max(0.0, deadline - time.monotonic()))
+            if gathered.done() and (failure := gathered.exception()) is not None:
+                raise failure  # DeadlineExceeded from the queue, or the model's error
+            if not all(job.future.done() for job in flat):
+                raise DeadlineExceeded()
+            for job in flat:
+                job.future.result()
         finally:
             # A cancelled gather ends with a CancelledError *exception* (not the cancelled state) that
             # nobody awaits: asyncio would log "exception was never retrieved" at error level for every
