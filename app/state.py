@@ -84,6 +84,8 @@ class ServerState:
                 runtime = extractor.runtime
                 log.info("serving %s %s (%s on %s)%s", name, extractor.manifest.version, runtime.variant,
                          runtime.provider, " - DEMO MODEL, NOT FOR CLINICAL USE" if extractor.manifest.demo else "")
+                if runtime.choice.variant_reason:
+                    log.warning("%s serves %s: %s", name, runtime.variant, runtime.choice.variant_reason)
         except Exception as error:  # every start-up failure ends the process with one line
             self.failure = str(error).splitlines()[0] if str(error) else type(error).__name__
             log.error("start-up failed: %s", self.failure)

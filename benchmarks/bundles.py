@@ -4,6 +4,8 @@
   but with the checkpoint kept (the naive PyTorch baseline needs it).
 - ``xlmr-base``: XLM-RoBERTa-base shape (12 layers, hidden 768), random weights.
 - ``clinx-large``: the CLIN-X shape, XLM-RoBERTa-large (24 layers, hidden 1024), random weights.
+- ``xlmr-base-4k``: the XLM-R-base shape with an embedding of its tokenizer's 4,000 rows: the same
+  compute per token as ``xlmr-base`` in a file small enough to carry to an air-gapped GPU node.
 
 The XLM-R shapes get a Unigram tokenizer trained on the MTSamples notes (4,000 pieces: about 1.5
 subwords per word, like MiniLM's WordPiece and XLM-R's own tokenizer on English notes) and an
@@ -42,8 +44,12 @@ MODELS = {
     "demo": "all-MiniLM-L6-v2 (6 layers, hidden 384) fine-tuned on the synthetic demo corpus (as `clinx demo`)",
     "xlmr-base": "XLM-RoBERTa-base shape (12 layers, hidden 768, vocab 250,002), random weights",
     "clinx-large": "CLIN-X shape = XLM-RoBERTa-large (24 layers, hidden 1024, vocab 250,002), random weights",
+    "xlmr-base-4k": "XLM-RoBERTa-base shape (12 layers, hidden 768) with the embedding sized to its 4,000-piece "
+                    "tokenizer (not 250,002 rows: same compute per token, a file small enough to carry), "
+                    "random weights",
 }
-SHAPES = {"xlmr-base": "base", "clinx-large": "large"}
+SHAPES = {"xlmr-base": "base", "clinx-large": "large", "xlmr-base-4k": "base"}
+EMBEDDING_ROWS = {"xlmr-base": XLMR_VOCAB, "clinx-large": XLMR_VOCAB, "xlmr-base-4k": TOKENIZER_PIECES}
 
 log = logging.getLogger("bench.bundles")
 
@@ -78,7 +84,7 @@ def ensure(name: str, root: Path = DEFAULT_CACHE, *, fp16: bool = False) -> Benc
         if name == "demo":
             _train_demo(model.checkpoint)
         else:
-            _random_checkpoint(model.checkpoint, SHAPES[name])
+            _random_checkpoint(model.checkpoint, SHAPES[name], EMBEDDING_ROWS[name])
         log.info("%s: checkpoint ready after %.0f s", name, time.monotonic() - started)
     _export(model, fp16=fp16)
     log.info("%s: bundle ready after %.0f s", name, time.monotonic() - started)
@@ -92,8 +98,11 @@ def _train_demo(checkpoint: Path) -> None:
     train_demo_model(checkpoint)
 
 
-def _random_checkpoint(checkpoint: Path, shape: str) -> None:
-    """Base encoder from ``synthetic.build_random_xlmr``, then a 13-tag BIOES head, saved like a trained one."""
+def _random_checkpoint(checkpoint: Path, shape: str, rows: int) -> None:
+    """Base encoder from ``synthetic.build_random_xlmr``, then a 13-tag BIOES head, saved like a trained one.
+
+    ``rows``: embedding rows; XLM-R's 250,002 for real file sizes and memory, or the tokenizer's own.
+    """
     from transformers import XLMRobertaModel
 
     from app.text.labels import bioes_tags
@@ -104,11 +113,12 @@ def _random_checkpoint(checkpoint: Path, shape: str) -> None:
     shutil.rmtree(base, ignore_errors=True)
     texts = [note["text"] for note in read_notes()]
     build_random_xlmr(base, texts, shape=shape, vocab_size=TOKENIZER_PIECES, seed=0)
-    encoder = XLMRobertaModel.from_pretrained(base)
-    # the real vocabulary's rows: real file size and memory
-    encoder.resize_token_embeddings(XLMR_VOCAB, mean_resizing=False)
-    encoder.save_pretrained(base)
-    del encoder
+    if rows != TOKENIZER_PIECES:
+        encoder = XLMRobertaModel.from_pretrained(base)
+        # the real vocabulary's rows: real file size and memory
+        encoder.resize_token_embeddings(rows, mean_resizing=False)
+        encoder.save_pretrained(base)
+        del encoder
     # the geometry a hospital's model gets from `clinx train --pack-sentences` (the demo's too)
     build_random_tagger(base, checkpoint, bioes_tags(ENTITY_TYPES),
                         WindowGeometry(CHUNK_SUBWORDS, CONTEXT_SUBWORDS, pack_sentences=True), seed=0)

@@ -1,17 +1,21 @@
-"""Model-only ceiling: ONNX Runtime on pre-built, length-sorted windows of the notes. No HTTP, no queue.
+"""Model-only ceiling: the server's executor and runtime on length-sorted windows of the notes. No HTTP, no queue.
 
-The notes are encoded into windows with the server's own ``DocumentEncoder`` and the bundle's
-tokenizer and window geometry; all windows are sorted by length and cut into batches by the same
-token budget the server uses (rows x longest <= max_batch_tokens), padded up front. The timed part
-is only ``Runtime.run`` (the server's session options: CPU provider, ``intra_op_threads``, one
-inter-op thread, all graph optimisations) over the batches in a fixed shuffled order, until every
-batch ran or the time is up.
+The notes are encoded into windows by the bundle's encode stage (the server's tokenizer and window
+geometry); all windows are sorted by length and cut into batches by the server's token budget
+(``app.engine.scheduler.length_sorted_batches``: rows x longest <= max_batch_tokens), in a fixed
+shuffled order. Each batch runs as the server runs one: ``Executor.run`` pads the rows
+(``pad_rows``), runs the ``Runtime`` (the server's session options: provider, ``intra_op_threads``,
+one inter-op thread, all graph optimisations) and slices the centres' logits. The executor is warmed
+up as the server warms it, and the timed part is ``Executor.run`` over the batches until every
+batch ran or the time is up. With ``"repeat": true`` in the plan (a GPU reads a sample of notes in
+well under a second) every batch runs once untimed, then the batches cycle until the time is up.
 
     .venv/bin/python benchmarks/ceiling.py plan.json result.json
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import resource
@@ -25,64 +29,49 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def length_sorted_batches(lengths_and_ids: list[list[int]], budget: int, pad_id: int) -> list[Any]:
-    """Batches of windows sorted by length, each within ``rows x longest <= budget``; padded arrays."""
-    import numpy as np
-
-    items = sorted(lengths_and_ids, key=len)
-    batches = []
-    start = 0
-    while start < len(items):
-        end = start + 1
-        while end < len(items) and len(items[end]) * (end - start + 1) <= budget:
-            end += 1
-        chunk = items[start:end]
-        longest = len(chunk[-1])
-        ids = np.full((len(chunk), longest), pad_id, dtype=np.int64)
-        mask = np.zeros((len(chunk), longest), dtype=np.int64)
-        for row, window in enumerate(chunk):
-            ids[row, : len(window)] = window
-            mask[row, : len(window)] = 1
-        batches.append((ids, mask))
-        start = end
-    return batches
-
-
 def run(plan: dict[str, Any]) -> dict[str, Any]:
-    from app.bundle import verify_bundle
+    from app.bundle import bundle_encoder, verify_bundle
+    from app.engine.executor import Executor
+    from app.engine.extractor import warm_up
     from app.engine.runtime import Runtime
-    from app.text.encode import DocumentEncoder
+    from app.engine.scheduler import length_sorted_batches
+    from app.engine.stages import EncodeStage
 
     bundle = Path(plan["bundle"])
     manifest = verify_bundle(bundle, {plan["variant"]})
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
-    documents = encoder.encode_many(plan["texts"])
-    windows = [encoder.input_ids(document, window) for document in documents for window in document.windows]
-    batches = length_sorted_batches(windows, plan["max_batch_tokens"], manifest.special.pad_id)
+    encode = EncodeStage(bundle_encoder(bundle, manifest))
+    documents = encode(plan["texts"])
+    windows = [row for document in documents for row in encode.rows(document)]
+    budget = plan["max_batch_tokens"]
+    batches = [[windows[i] for i in batch]
+               for batch in length_sorted_batches([len(w.input_ids) for w in windows], budget)]
     random.Random(0).shuffle(batches)
     runtime = Runtime(bundle, manifest, device=plan.get("device", "cpu"), variant=plan["variant"],
                       intra_op_threads=plan["threads"])
-    warm = min(batches, key=lambda batch: batch[0].size)
-    runtime.run(*warm)
+    executor = Executor(runtime.run, manifest.special.pad_id)
+    warm_up(executor, manifest.max_length, budget)
+    repeat = bool(plan.get("repeat"))
+    for batch in batches if repeat else ():  # every batch shape seen once: steady state
+        executor.run(batch)
     deadline = time.monotonic() + plan["duration_s"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before, wall_before = usage.ru_utime + usage.ru_stime, time.perf_counter()
     real = padded = rows = 0
     seconds = 0.0
     done = 0
-    for ids, mask in batches:
+    for batch in itertools.cycle(batches) if repeat else batches:
         started = time.perf_counter()
-        runtime.run(ids, mask)
+        outcome = executor.run(batch)
         seconds += time.perf_counter() - started
-        real += int(mask.sum())
-        padded += int(mask.size)
-        rows += ids.shape[0]
+        real += outcome.real_tokens
+        padded += outcome.padded_tokens
+        rows += len(batch)
         done += 1
         if time.monotonic() >= deadline:
             break
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s, wall_s = usage.ru_utime + usage.ru_stime - cpu_before, time.perf_counter() - wall_before
-    total_real = sum(len(window) for window in windows)
+    total_real = sum(len(window.input_ids) for window in windows)
     return {
         "variant": runtime.variant,
         "provider": runtime.provider,

@@ -8,7 +8,7 @@ windows of the test split, length-sorted and batched by padded tokens like the s
 since the machine is shared. Also compares int8 settings (per-channel, reduce_range).
 
     nice -n 19 .venv/bin/python benchmarks/export_variants.py \\
-        --checkpoint runs/ncbi-minilm --test /work/shared/data/ncbi-disease/standoff/test --format brat
+        --checkpoint runs/ncbi-minilm --test ../shared/data/ncbi-disease/standoff/test --format brat
 """
 
 from __future__ import annotations
@@ -44,28 +44,17 @@ def export(checkpoint: Path, output: Path, test: Path, corpus_format: str, *extr
 
 def batches(bundle: Path, documents: list[Any], max_tokens: int) -> tuple[list[Batch], int]:
     """Every window of ``documents``, length-sorted, grouped by padded tokens; and the real token count."""
-    from app.bundle import read_manifest
-    from app.text.encode import DocumentEncoder
+    from app.bundle import bundle_encoder, read_manifest
+    from app.engine.executor import pad_rows
+    from app.engine.scheduler import length_sorted_batches
 
     manifest = read_manifest(bundle)
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
-    rows = sorted((encoder.input_ids(encoded, window) for encoded in encoder.encode_many([d.text for d in documents])
-                   for window in encoded.windows), key=len)
-    result: list[Batch] = []
-    start = 0
-    while start < len(rows):
-        end = start + 1
-        while end < len(rows) and len(rows[end]) * (end - start + 1) <= max_tokens:
-            end += 1
-        group = rows[start:end]
-        ids = np.full((len(group), len(group[-1])), manifest.special.pad_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for index, row in enumerate(group):
-            ids[index, : len(row)] = row
-            mask[index, : len(row)] = 1
-        result.append((ids, mask))
-        start = end
-    return result, sum(len(row) for row in rows)
+    encoder = bundle_encoder(bundle, manifest)
+    rows = [encoder.input_ids(encoded, window) for encoded in encoder.encode_many([d.text for d in documents])
+            for window in encoded.windows]
+    groups = length_sorted_batches([len(row) for row in rows], max_tokens)
+    padded = [pad_rows([rows[index] for index in group], manifest.special.pad_id) for group in groups]
+    return padded, sum(len(row) for row in rows)
 
 
 def throughput(paths: dict[str, Path], work: list[Batch], tokens: int, threads: int, rounds: int
@@ -89,14 +78,13 @@ def throughput(paths: dict[str, Path], work: list[Batch], tokens: int, threads: 
 
 def strict_f1(bundle: Path, path: Path, documents: list[Any]) -> float:
     """Strict F1 of one graph through the server's decode path (for int8 settings not in a bundle)."""
-    from app.bundle import read_manifest
-    from app.text.encode import DocumentEncoder
+    from app.bundle import bundle_encoder, read_manifest
     from model_export.evaluate import gold_spans, predict_spans
     from model_export.scoring import score
     from model_export.verify import ort_logits_fn
 
     manifest = read_manifest(bundle)
-    encoder = DocumentEncoder.from_file(bundle / manifest.tokenizer.file, manifest.special, manifest.geometry)
+    encoder = bundle_encoder(bundle, manifest)
     predicted = predict_spans(encoder, documents, ort_logits_fn(path), manifest.tags, manifest.decode)
     return score(gold_spans(documents), predicted).strict.f1
 
@@ -104,7 +92,7 @@ def strict_f1(bundle: Path, path: Path, documents: list[Any]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "runs" / "ncbi-minilm")
-    parser.add_argument("--test", type=Path, default=Path("/work/shared/data/ncbi-disease/standoff/test"))
+    parser.add_argument("--test", type=Path, default=ROOT.parent / "shared/data/ncbi-disease/standoff/test")
     parser.add_argument("--format", default="brat")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "export-variants")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "export-variants")

@@ -28,6 +28,12 @@ from typing import Any
 
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.server_process import proc_memory  # noqa: E402
+
 ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 METRIC_LINE = re.compile(r"^(clinx_[a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+|NaN|[+-]Inf)$")
 SAMPLED = ("clinx_real_tokens_total", "clinx_padded_tokens_total", "clinx_tokens_total", "clinx_documents_total",
@@ -84,16 +90,6 @@ def thread_cpu_s(pid: int) -> dict[str, list[Any]]:
         fields = stat.rsplit(")", 1)[1].split()
         threads[task.name] = [name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")]
     return threads
-
-
-def proc_memory(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak RSS) in bytes."""
-    memory = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            memory[key] = int(value.split()[0]) * 1024
-    return memory
 
 
 def loadavg() -> list[float]:

@@ -55,7 +55,7 @@ def _ort_session(threads: int, integer: bool) -> Any:
                                 options, providers=["CPUExecutionProvider"])
 
 
-def measure(threads: int) -> dict[str, Any]:
+def measure(threads: int, seconds: float = 3.0) -> dict[str, Any]:
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -63,13 +63,13 @@ def measure(threads: int) -> dict[str, Any]:
     b = rng.standard_normal((K, N), dtype=np.float32)
     flops = 2.0 * M * K * N
     result: dict[str, Any] = {"threads": threads, "shape": [M, K, N]}
-    result["numpy_fp32_gflops"] = _rate(lambda: a @ b, flops)
+    result["numpy_fp32_gflops"] = _rate(lambda: a @ b, flops, seconds)
     fp32 = _ort_session(threads, integer=False)
-    result["ort_fp32_gflops"] = _rate(lambda: fp32.run(None, {"a": a, "b": b}), flops)
+    result["ort_fp32_gflops"] = _rate(lambda: fp32.run(None, {"a": a, "b": b}), flops, seconds)
     a8 = rng.integers(0, 255, (M, K), dtype=np.uint8)
     b8 = rng.integers(-127, 127, (K, N), dtype=np.int8)
     int8 = _ort_session(threads, integer=True)
-    result["ort_int8_gops"] = _rate(lambda: int8.run(None, {"a": a8, "b": b8}), flops)
+    result["ort_int8_gops"] = _rate(lambda: int8.run(None, {"a": a8, "b": b8}), flops, seconds)
     result["fp32_gflops"] = max(result["numpy_fp32_gflops"], result["ort_fp32_gflops"])
     return result
 

@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
 
 from app.settings import Settings  # noqa: E402
 from benchmarks import bundles  # noqa: E402
-from benchmarks.run import PROFILES, percentile, size_quartiles  # noqa: E402
+from benchmarks.levels import percentile, size_quartiles  # noqa: E402
+from benchmarks.profiles import PROFILES  # noqa: E402
 
 MAX_AGE_S = 1.0  # the previous rule: a request older than this went first
 HALF_LIFE_S = Settings.model_fields["max_reorder_ms"].default / 1000  # the server's default
@@ -109,7 +110,7 @@ def model_floor(name: str, stored: dict[str, Any], seeds: int, long_s: float, ca
     tokens_per_s = ceiling["real_tokens_per_s"]
     profile = PROFILES["cpu"][name]
     notes = bundles.read_notes()
-    random.Random(8).shuffle(notes)  # the benchmark's order (run.workload)
+    random.Random(8).shuffle(notes)  # the benchmark's order (workload.workload)
     notes = notes[: profile.notes]
     bundle = bundles.paths(name, cache).bundle
     manifest = verify_bundle(bundle)

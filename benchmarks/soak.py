@@ -24,8 +24,6 @@ import os
 import platform
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,86 +35,14 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.server_process import ServerProcess  # noqa: E402
+
 DEFAULT_NOTES = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.jsonl"
 SAMPLE_EVERY_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
-
-
-# --- the server -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-class Server:
-    """``clinx serve`` as a subprocess on a free port of 127.0.0.1, its log in a file."""
-
-    def __init__(self, bundle: Path, log_path: Path, settings: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        env = {key: value for key, value in os.environ.items() if not key.startswith("CLINX_")}
-        env.update({"CLINX_BUNDLE": str(bundle), "CLINX_PORT": str(self.port), "CLINX_HOST": "127.0.0.1"})
-        env.update({f"CLINX_{key.upper()}": value for key, value in settings.items()})
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "clinx_cli", "serve"], env=env, cwd=ROOT,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout_s: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise SystemExit(f"the server was not ready after {timeout_s:.0f} s:\n{self.log()[-3000:]}")
-
-    def rss(self) -> int:
-        return rss_bytes(self.process.pid)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def error_lines(self) -> dict[str, int]:
-        """Error-level log lines by their first line (server messages never quote note text)."""
-        counts: dict[str, int] = {}
-        for line in self.log().splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                record = json.loads(line)
-                if isinstance(record, dict) and record.get("level") in ("error", "critical"):
-                    key = f"{record.get('logger')}: {str(record.get('message', '')).splitlines()[0][:160]}"
-                    counts[key] = counts.get(key, 0) + 1
-        return counts
-
-    def statuses(self) -> dict[str, int]:
-        """What the server answered on /extract, by status (from /metrics)."""
-        text = httpx.get(self.url + "/metrics", timeout=10).text
-        found = re.findall(r'^clinx_requests_total\{route="/extract",status="(\d+)"\} (\S+)$', text, re.MULTILINE)
-        return {status: int(float(value)) for status, value in found}
 
 
 # --- measurements -----------------------------------------------------------------------------------------
@@ -192,7 +118,7 @@ async def saturation(url: str, notes: list[str], concurrency: int, seconds: floa
             "requests_per_s": round(tally.ok / elapsed, 3), **latency_summary(tally.latencies)}
 
 
-async def soak(server: Server, notes: list[str], rate: float, seconds: float, max_in_flight: int,
+async def soak(server: ServerProcess, notes: list[str], rate: float, seconds: float, max_in_flight: int,
                seed: int) -> dict[str, Any]:
     """Open loop: Poisson arrivals at ``rate`` per second for ``seconds``; at most ``max_in_flight`` outstanding.
 
@@ -400,10 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {described['cpu_model']}, {described['usable_cpus']} CPUs, load {described['loadavg_at_start']}")
 
     work = Path(tempfile.mkdtemp(prefix="clinx-soak-"))
-    server = Server(args.bundle, work / "server.log", {"log_level": "info"})
+    server = ServerProcess.launch(args.bundle, work, log_name="server.log", log_level="info")
     print(f"server log: {server.log_path}")
     try:
-        server.wait_ready()
+        server.wait_ready(300.0)
         info = httpx.get(server.url + "/info", timeout=10).json()["models"][0]
         levels = [int(level) for level in args.concurrency.split(",")]
         asyncio.run(saturation(server.url, notes, levels[0], min(5.0, args.saturation_seconds), args.seed))

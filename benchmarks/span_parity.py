@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.server_process import ServerProcess  # noqa: E402
 from benchmarks.soak import machine as describe_machine  # noqa: E402
 
 NOTES = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.jsonl"
@@ -40,8 +41,6 @@ def read_notes(path: Path = NOTES, limit: int | None = None) -> list[dict[str, s
 
 
 def through_http(bundle: Path, notes: list[dict[str, str]], work: Path, variant: str) -> Spans:
-    from tests.support import ServerProcess
-
     spans: Spans = set()
     with ServerProcess.start(bundle, work, variant=variant, device="cpu", max_documents=8) as server, \
             httpx.Client(base_url=server.url, timeout=600) as client:

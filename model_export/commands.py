@@ -67,7 +67,11 @@ def export(argv: Sequence[str]) -> int:
     parser.add_argument("--eval-collapse-labels", metavar="NAME", default=None,
                         help="one type for every --eval-corpus span (default: the training run's)")
     parser.add_argument("--max-f1-drop", type=float, default=1.0,
-                        help="most strict-F1 points int8/fp16 may lose against fp32 (default 1.0)")
+                        help="most strict-F1 points int8/fp16 may lose against fp32 as served, on --eval-corpus "
+                        "(default 1.0)")
+    parser.add_argument("--require-int8", action="store_true",
+                        help="refuse the bundle when no int8 candidate is within --max-f1-drop (default: write it "
+                        "without an int8 variant; the server then runs fp32 on the CPU and says why)")
     parser.add_argument("--logit-tolerance", type=float, default=1e-4,
                         help="largest |logit difference| fp32 ONNX vs PyTorch (default 1e-4)")
     parser.add_argument("--int8-per-channel", action=argparse.BooleanOptionalAction, default=True,
@@ -92,14 +96,17 @@ def export(argv: Sequence[str]) -> int:
             )
             documents = load_documents(args.eval_corpus, options, role="eval")
             described = {"name": args.eval_corpus.name, **options.describe()}
-        export_bundle(ExportConfig(
+        manifest = export_bundle(ExportConfig(
             checkpoint=args.checkpoint, output_dir=args.output, name=args.name, version=args.version,
             task=args.task, description=args.description, int8=not args.no_int8, fp16=not args.no_fp16,
             optimize=not args.no_optimize, eval_documents=documents, eval_corpus=described,
             logit_tolerance=args.logit_tolerance, max_f1_drop=args.max_f1_drop,
             int8_per_channel=args.int8_per_channel, int8_reduce_range=args.int8_reduce_range,
-            external_data=True if args.external_data else None,
+            require_int8=args.require_int8, external_data=True if args.external_data else None,
         ))
+        omitted = manifest.parity.get("int8", {}).get("omitted")
+        if omitted:  # the one line the user needs: the bundle has no int8 variant, and why
+            print(f"clinx export: written without an int8 variant: {omitted}", file=sys.stderr)
     except (ExportError, CorpusError, ValueError) as error:
         print(f"clinx export: {error}", file=sys.stderr)
         return 1

@@ -33,6 +33,7 @@ from model_export.ensemble import VOTE_RULE
 from model_export.evaluate import predict_spans, torch_logits_fn
 from model_export.examples import make_encoder
 from model_export.hf import load_checkpoint, special_tokens
+from model_export.int8_choice import CANDIDATES, Int8Candidate, choose_served_int8, quantize_candidate
 from model_export.onnx_export import (
     INLINE_LIMIT,
     convert_fp16,
@@ -41,13 +42,11 @@ from model_export.onnx_export import (
     fusion_settings,
     needs_external,
     optimize,
-    quantize_int8,
     save_onnx,
     weight_bytes,
 )
 from model_export.sample_text import SAMPLE_NOTES
 from model_export.verify import (
-    PRECISIONS,
     ExportError,
     MemoLogits,
     Predictions,
@@ -84,6 +83,7 @@ class ExportConfig:
     max_f1_drop: float = MAX_F1_DROP
     int8_per_channel: bool = True
     int8_reduce_range: bool = False
+    require_int8: bool = False  # refuse the bundle when no int8 candidate keeps accuracy (else: no int8 variant)
     external_data: bool | None = None
 
 
@@ -102,6 +102,7 @@ class _MemberExport:
     variants: dict[str, dict[str, Any]]
     parity: dict[str, Any]
     logits: dict[str, MemoLogits]
+    requantize: Callable[[Int8Candidate], dict[str, Any]] | None = None  # int8 again, as another candidate
 
 
 def read_checkpoints(checkpoint: Path) -> list[_Checkpoint]:
@@ -162,16 +163,18 @@ def export_bundle(config: ExportConfig) -> Manifest:
             for logits in export.logits.values():
                 logits.release()
         # Written first without figures, so that the server's own engine can serve it; then scored as served.
-        provisional = _manifest(config, checkpoints, staging, encoder, exports, {}, {}, len(documents))
-        (staging / MANIFEST).write_text(provisional.model_dump_json(indent=2), encoding="utf-8")
-        verify_bundle(staging)
-        precisions = [p for p in PRECISIONS if p in provisional.precisions()]
-        figures, scores = served_figures(served_predictions(staging, documents, precisions), documents,
-                                         ensemble=len(exports) > 1, gold=config.eval_documents is not None,
-                                         max_f1_drop=config.max_f1_drop)
-        manifest = _manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents))
-        (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        verify_bundle(staging)
+        def write(figures: dict[str, Any], scores: dict[str, Any], int8: dict[str, Any] | None) -> Manifest:
+            manifest = _manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents), int8)
+            (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+            verify_bundle(staging)
+            return manifest
+
+        provisional = write({}, {}, None)
+        served = served_predictions(staging, documents, [p for p in ("fp32", "fp16") if p in provisional.precisions()])
+        int8 = _choose_int8(config, staging, documents, exports, served, write) if config.int8 else None
+        figures, scores = served_figures(served, documents, ensemble=len(exports) > 1,
+                                         gold=config.eval_documents is not None, max_f1_drop=config.max_f1_drop)
+        manifest = write(figures, scores, int8)
         _readable(staging)
         if config.output_dir.exists():
             shutil.rmtree(config.output_dir)
@@ -245,16 +248,26 @@ def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, docume
     isolate = fp32.weight_bytes > ISOLATE_BYTES
     forced = bool(config.external_data)
     steps: list[tuple[str, Callable[..., dict[str, Any]], dict[str, Any]]] = []
+    source = "fused fp32" if fp32.optimization["applied"] else "unfused fp32"
     if config.int8:
-        steps.append(("int8", quantize_int8, {"per_channel": config.int8_per_channel, "external": forced or (
-            fp32.weight_bytes / 4 > INLINE_LIMIT), "reduce_range": config.int8_reduce_range}))
+        int8_options: dict[str, Any] = {"per_channel": config.int8_per_channel,
+                                        "reduce_range": config.int8_reduce_range,
+                                        "external": forced or fp32.weight_bytes / 4 > INLINE_LIMIT}
+        steps.append(("int8", quantize_candidate, {"candidate": CANDIDATES[0], **int8_options}))
+        int8_target = fp32.path.with_name(fp32.path.name.removesuffix(".onnx") + ".int8.onnx")
+
+        def requantize(candidate: Int8Candidate) -> dict[str, Any]:
+            record = _step(isolate, quantize_candidate, fp32.path, int8_target, candidate=candidate, **int8_options)
+            result.variants["int8"] = _variant(staging, int8_target, "int8", {**record, "source": source})
+            return record
+
+        result.requantize = requantize
     if config.fp16:
         steps.append(("fp16", convert_fp16, {"external": forced or fp32.weight_bytes / 2 > INLINE_LIMIT}))
     for precision, convert, options in steps:
         target = fp32.path.with_name(fp32.path.name.removesuffix(".onnx") + f".{precision}.onnx")
         log.info("%s: writing the %s variant", fp32.path.stem, precision)
-        record = {**_step(isolate, convert, fp32.path, target, **options),
-                  "source": "fused fp32" if fp32.optimization["applied"] else "unfused fp32"}
+        record = {**_step(isolate, convert, fp32.path, target, **options), "source": source}
         logits = MemoLogits(ort_logits_fn(target))
         predicted = predict_spans(encoder, documents, logits, *decoding)
         logits.release()
@@ -263,6 +276,27 @@ def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, docume
         result.variants[precision] = _variant(staging, target, precision, record)
         result.logits[precision] = logits
     return result
+
+
+def _choose_int8(config: ExportConfig, staging: Path, documents: Sequence[Document],
+                 exports: dict[str, _MemberExport], served: dict[str, Predictions],
+                 write: Callable[[dict[str, Any], dict[str, Any], dict[str, Any] | None], Manifest]
+                 ) -> dict[str, Any]:
+    def requantize(candidate: Int8Candidate) -> None:
+        for export in exports.values():
+            assert export.requantize is not None
+            export.requantize(candidate)
+        write({}, {}, None)
+
+    def remove() -> None:
+        for export in exports.values():
+            entry = export.variants.pop("int8")
+            for name in [entry["file"], *(data["file"] for data in entry["external_data"])]:
+                (staging / name).unlink(missing_ok=True)
+            export.parity.pop("int8_vs_fp32", None)
+
+    return choose_served_int8(staging, documents, served, requantize, remove, gold=config.eval_documents is not None,
+                              max_loss_points=config.max_f1_drop, require=config.require_int8)
 
 
 def _step(isolate: bool, function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -294,7 +328,7 @@ def _fp32_parity(path: Path, reference: MemoLogits, expected: Predictions, encod
 
 def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Path, encoder: DocumentEncoder,
               exports: dict[str, _MemberExport], figures: dict[str, Any], scores: dict[str, Any],
-              documents: int) -> Manifest:
+              documents: int, int8: dict[str, Any] | None = None) -> Manifest:
     tags = list(checkpoints[0].record["tags"])
     special = encoder.special
     ensemble = len(checkpoints) > 1
@@ -332,6 +366,7 @@ def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Pat
                       "documents": documents},
             "members": {name: export.parity for name, export in exports.items()},
             "served": figures,
+            **({"int8": int8} if int8 is not None else {}),
         },
         "training": {"members": trained} if ensemble else trained["model"],
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

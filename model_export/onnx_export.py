@@ -8,6 +8,7 @@ good enough: that is :mod:`model_export.verify`'s job.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -255,16 +256,18 @@ def convert_fp16(source: Path, target: Path, external: bool) -> dict[str, Any]:
     return {"tool": "onnxruntime.transformers.float16", "keep_io_types": True, "kept_fp32": FP16_KEEP_FP32}
 
 
-def quantize_int8(source: Path, target: Path, *, per_channel: bool, reduce_range: bool, external: bool
-                  ) -> dict[str, Any]:
-    """Dynamic int8 quantisation of the weights (activations quantised at run time) for the CPU."""
+def quantize_int8(source: Path, target: Path, *, per_channel: bool, reduce_range: bool, external: bool,
+                  exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Dynamic int8 quantisation of the weights (activations quantised at run time) for the CPU;
+    the nodes named in ``exclude`` stay in fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     clear(target)
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     reduce_range=reduce_range, use_external_data_format=external)
+                     reduce_range=reduce_range, use_external_data_format=external,
+                     nodes_to_exclude=list(exclude) or None)
     return {"method": "dynamic", "weight_type": "QInt8", "per_channel": per_channel, "reduce_range": reduce_range,
-            "cpu_int8_features": cpu_int8_features()}
+            "fp32_nodes": len(exclude), "cpu_int8_features": cpu_int8_features()}
 
 
 def cpu_int8_features() -> list[str]:

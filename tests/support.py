@@ -1,23 +1,13 @@
-"""Test helpers: building the tiny bundle, and running ``clinx serve`` as a real process."""
+"""Test helpers: building the tiny bundle; ``clinx serve`` as a real process (``benchmarks.server_process``)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
-
+from benchmarks.server_process import ServerProcess, free_port, rss_bytes
 from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
+
+__all__ = ["TINY_CHUNK", "TINY_CONTEXT", "ServerProcess", "build_tiny_bundle", "free_port", "rss_bytes"]
 
 TINY_CHUNK = 24
 TINY_CONTEXT = 8
@@ -45,84 +35,3 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
     export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
                                task="concepts"))
     return bundle
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class ServerProcess:
-    """``clinx serve`` in a subprocess on 127.0.0.1, with its log captured to a file."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @classmethod
-    @contextlib.contextmanager
-    def start(cls, bundle: Path | str, log_dir: Path, wait_ready: bool = True, **settings: Any
-              ) -> Iterator[ServerProcess]:
-        server = cls.launch(bundle, log_dir, **settings)
-        try:
-            if wait_ready:
-                server.wait_ready()
-            yield server
-        finally:
-            server.stop()
-
-    @classmethod
-    def launch(cls, bundle: Path | str, log_dir: Path, **settings: Any) -> ServerProcess:
-        port = free_port()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("CLINX_")}
-        env.update({"CLINX_BUNDLE": str(bundle), "CLINX_PORT": str(port), "CLINX_HOST": "127.0.0.1"})
-        env.update({f"CLINX_{key.upper()}": str(value) for key, value in settings.items()})
-        log_path = log_dir / f"server-{port}.log"
-        handle = log_path.open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "clinx_cli", "serve"], env=env, stdout=handle,
-                                   stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
-        return cls(process, port, log_path, env)
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise TimeoutError(f"server not ready after {timeout} s:\n{self.log()}")
-
-    def wait_exit(self, timeout: float = 60.0) -> int:
-        return self.process.wait(timeout=timeout)
-
-    def terminate(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def log_records(self) -> list[dict[str, Any]]:
-        records = []
-        for line in self.log().splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                records.append(json.loads(line))
-        return records

@@ -23,14 +23,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -113,56 +112,23 @@ def container_main_process(script_pid: int) -> int | None:
     return None
 
 
-@dataclass
-class ContainerServer:
-    """``clinx serve`` inside the image, run by ``container-build.sh run`` in its own session."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self, timeout: float) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.process.poll() is not None:
-                raise AssertionError(f"container exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
-                    return time.monotonic() - start
-            time.sleep(0.25)
-        raise AssertionError(f"/health/ready not 200 after {timeout} s:\n{self.log()}")
-
-    def kill(self) -> None:
-        """Last resort: end the whole session of the script (buildah, the chroot runtime, the server)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-
 @contextlib.contextmanager
-def container_server(bundle: Path, log_dir: Path) -> Iterator[ContainerServer]:
+def container_server(bundle: Path, log_dir: Path) -> Iterator[ServerProcess]:
+    """``clinx serve`` inside the image, run by ``container-build.sh run`` in its own session.
+
+    Ended with SIGKILL to the whole session (buildah, the chroot runtime, the server) if still running.
+    """
     port = free_port()
-    log_path = log_dir / f"container-{port}.log"
-    with log_path.open("wb") as handle:
-        # The image sets CLINX_HOST=0.0.0.0 and CLINX_PORT=8000; `run` has no -e, so env(1) picks a free port.
-        process = subprocess.Popen(
-            ["bash", str(SCRIPT), "run", TAG, "-v", f"{bundle}:/models/clinx:ro", "--",
-             "env", f"CLINX_PORT={port}", "clinx", "serve"],
-            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    server = ContainerServer(process, port, log_path)
+    # The image sets CLINX_HOST=0.0.0.0 and CLINX_PORT=8000; `run` has no -e, so env(1) picks a free port.
+    command = ["bash", str(SCRIPT), "run", TAG, "-v", f"{bundle}:/models/clinx:ro", "--",
+               "env", f"CLINX_PORT={port}", "clinx", "serve"]
+    server = ServerProcess.spawn(command, dict(os.environ), port, log_dir / f"container-{port}.log", cwd=ROOT,
+                                 new_session=True)
     try:
         yield server
     finally:
-        server.kill()
+        server.kill_session()
+        server.stop()
 
 
 # ------------------------------------------------------------------------------------------ fixtures

@@ -76,6 +76,10 @@ def test_all_variants_written_with_checksums_and_figures(bundle: Path) -> None:
         assert served["f1_drop_points"] <= served["max_f1_drop_points"] == 1.0
     scores = manifest.evaluation["eval_corpus"]
     assert scores["documents"] == 12 and set(scores["variants"]) == {"fp32", "int8", "fp16"}
+    choice = manifest.parity["int8"]  # the fastest candidate within the bound, scored as the server serves it
+    assert choice["chosen"] == variants["int8"].optimization["candidate"] == choice["tried"][-1]["candidate"]
+    assert choice["tried"][-1]["loss_points"] <= choice["max_loss_points"] == 1.0
+    assert choice["tried"][-1]["measure"] == "strict_f1_drop"
 
 
 def test_optimisation_recorded(bundle: Path) -> None:
@@ -134,10 +138,30 @@ def test_external_data_listed_and_missing_file_named(checkpoint: Path, tmp_path:
     assert code == 1 and "model.onnx.data: missing" in err
 
 
-def test_f1_drop_beyond_tolerance_refused(checkpoint: Path, eval_docs: list[Document], tmp_path: Path) -> None:
+def test_no_int8_candidate_within_the_bound_writes_the_bundle_without_int8(
+        checkpoint: Path, eval_docs: list[Document], tmp_path: Path) -> None:
+    """Every candidate is tried, fastest first; none within a bound of -1 point: no int8 variant, and the server
+    serves fp32 on the CPU saying why."""
+    from app.engine.runtime import Runtime
+    from model_export.int8_choice import CANDIDATES
+
     output = tmp_path / "bundle"
-    with pytest.raises(ExportError, match=r"int8 variant loses -?\d+\.\d\d points of strict F1 .*allowed -1\.00"):
-        export_bundle(config(checkpoint, output, fp16=False, eval_documents=eval_docs, max_f1_drop=-1.0))
+    manifest = export_bundle(config(checkpoint, output, fp16=False, eval_documents=eval_docs, max_f1_drop=-1.0))
+    assert manifest.precisions() == {"fp32"} and sorted(p.name for p in output.glob("*.onnx")) == ["model.onnx"]
+    choice = manifest.parity["int8"]
+    assert choice["chosen"] is None and [t["candidate"] for t in choice["tried"]] == [c.name for c in CANDIDATES]
+    assert choice["omitted"].startswith("no int8 candidate within -1 strict F1 points (best: ")
+    assert "int8_vs_fp32" not in manifest.parity["members"]["model"]
+    runtime = Runtime(output, read_manifest(output), device="cpu")
+    assert runtime.variant == "fp32" and runtime.choice.variant_reason == f"no int8 variant: {choice['omitted']}"
+
+
+def test_require_int8_refuses_the_bundle(checkpoint: Path, eval_docs: list[Document], tmp_path: Path) -> None:
+    output = tmp_path / "bundle"
+    with pytest.raises(ExportError, match=r"int8 required \(--require-int8\), but no int8 candidate within -1 strict "
+                                          r"F1 points \(best: [\w-]+, -?\d+\.\d\d\)"):
+        export_bundle(config(checkpoint, output, fp16=False, eval_documents=eval_docs, max_f1_drop=-1.0,
+                             require_int8=True))
     assert not output.exists() and not list(tmp_path.glob(".clinx-export-*"))
 
 
@@ -201,6 +225,7 @@ def test_ensemble_bundle_serves_and_verifies(ensemble: Path, tmp_path: Path, cap
         "member-1.onnx", "member-1.int8.onnx", "member-2.onnx", "member-2.int8.onnx"}
     assert set(manifest.parity["members"]) == {"member-1", "member-2"}
     assert "agreement" in manifest.parity["served"]["int8"]
+    assert manifest.parity["int8"]["accuracy"].startswith("not measured")  # no --eval-corpus: fastest kept
     runtime = Runtime(output, verify_bundle(output), device="cpu", intra_op_threads=1)
     ids = np.array([[0, 10, 11, 12, 2]], dtype=np.int64)
     logits = runtime.run(ids, np.ones_like(ids))
@@ -229,10 +254,16 @@ def test_cli_reads_eval_corpus_and_reports_the_drop(checkpoint: Path, eval_docs:
     corpus.write_text("".join(json.dumps({"id": d.id, "text": d.text, "spans": [
         {"start": s.start, "end": s.end, "label": s.label} for s in d.spans]}) + "\n" for d in eval_docs))
     code = commands.export([str(checkpoint), "--output", str(tmp_path / "bundle"), "--name", "tiny", "--no-fp16",
+                            "--eval-corpus", str(corpus), "--eval-format", "jsonl", "--max-f1-drop", "-1",
+                            "--require-int8"])
+    err = capsys.readouterr().err
+    assert code == 1 and "clinx export: int8 required (--require-int8), but no int8 candidate" in err
+    assert not (tmp_path / "bundle").exists()
+    code = commands.export([str(checkpoint), "--output", str(tmp_path / "bundle"), "--name", "tiny", "--no-fp16",
                             "--eval-corpus", str(corpus), "--eval-format", "jsonl", "--max-f1-drop", "-1"])
     err = capsys.readouterr().err
-    assert code == 1 and "clinx export: the int8 variant loses" in err and "allowed -1.00" in err
-    assert not (tmp_path / "bundle").exists()
+    assert code == 0 and "no int8 candidate within -1 strict F1 points" in err
+    assert read_manifest(tmp_path / "bundle").precisions() == {"fp32"}
 
 
 def test_isolated_step_gives_the_same_graph(bundle: Path, tmp_path: Path) -> None:

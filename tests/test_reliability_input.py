@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, rss_bytes
 from tests.test_reliability_support import (
     NOTE,
     PHI_NOTE,
@@ -32,7 +32,6 @@ from tests.test_reliability_support import (
     metric,
     metrics_of,
     request_head,
-    rss_bytes,
 )
 
 MAX_BODY = 1_000_000

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, rss_bytes
 from tests.test_reliability_support import (
     NOTE,
     PHI_NOTE,
@@ -31,7 +31,6 @@ from tests.test_reliability_support import (
     metrics_of,
     partial_headers,
     raw_post,
-    rss_bytes,
     slow_post,
 )
 

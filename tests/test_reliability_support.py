@@ -48,15 +48,6 @@ def metrics_of(server: ServerProcess) -> str:
     return httpx.get(server.url + "/metrics", timeout=10).text
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process (VmRSS from /proc)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
 def error_records(server: ServerProcess) -> list[dict[str, object]]:
     return [record for record in server.log_records() if record.get("level") in ("error", "critical")]
 

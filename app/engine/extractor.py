@@ -208,6 +208,7 @@ class Extractor:
             "variant": runtime.variant,
             "execution_provider": runtime.provider,
             "device_fallback": runtime.choice.fallback_reason,
+            "variant_reason": runtime.choice.variant_reason,
             "ensemble_members": len(manifest.members),
             "max_length": manifest.max_length,
             "chunk_subwords": manifest.chunk_subwords,

@@ -33,6 +33,18 @@ class RuntimeChoice:
     provider: str
     variant: str
     fallback_reason: str | None
+    variant_reason: str | None = None  # why "auto" did not get the device's preferred precision
+
+
+def variant_reason(requested: str, provider: str, chosen: str, manifest: Manifest) -> str | None:
+    """Why ``auto`` serves ``chosen`` instead of the device's first preference (the export's own words)."""
+    preferred = "int8" if provider == CPU else "fp16"
+    if requested != "auto" or chosen == preferred:
+        return None
+    recorded = manifest.parity.get(preferred) if preferred == "int8" else None
+    if isinstance(recorded, dict) and recorded.get("omitted"):
+        return f"no {preferred} variant: {recorded['omitted']}"
+    return f"the bundle has no {preferred} variant"
 
 
 def available_cores() -> int:
@@ -88,7 +100,7 @@ class Runtime:
         if provider == CPU:
             chosen = choose_variant(variant, CPU, manifest.precisions())
             self.sessions = [self._session(root, _variant(member, chosen), [CPU]) for member in manifest.members]
-        self.choice = RuntimeChoice(provider, chosen, fallback)
+        self.choice = RuntimeChoice(provider, chosen, fallback, variant_reason(variant, provider, chosen, manifest))
         self.io_binding = provider != CPU
 
     def _cuda_sessions(

