@@ -66,7 +66,8 @@ def centres(encoder: Any, text: str, offset: int, length: int) -> list[tuple[int
     return found
 
 
-def measure(bundle: Path, count: int, seed: int, variant: str) -> dict[str, Any]:
+def measure(bundle: Path, count: int, seed: int, variant: str, placements: Sequence[str] = PLACEMENTS
+            ) -> dict[str, Any]:
     from app.bundle import bundle_encoder
     from app.engine.extractor import EngineOptions, Extractor
 
@@ -79,8 +80,9 @@ def measure(bundle: Path, count: int, seed: int, variant: str) -> dict[str, Any]
         alone_results = extractor.extract([notes[i] for i in chosen])
         alone = [{(e.start, e.end, e.label) for e in result.entities} for result in alone_results]
         per_placement: dict[str, Any] = {}
-        for placement in PLACEMENTS:
-            documents = [placed(notes, i, placement, rng) for i in chosen]
+        for placement in placements:
+            neighbours = random.Random(f"{seed}-{placement}")  # the same documents whichever placements run
+            documents = [placed(notes, i, placement, neighbours) for i in chosen]
             results = extractor.extract([text for text, _ in documents])
             scores, shared, union, moved = [], 0, 0, []
             for note_index, ((text, offset), result, own) in enumerate(zip(documents, results, alone, strict=True)):
@@ -160,10 +162,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--variant", default="int8", help="the variant the CPU server picks (default int8)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "context-stability")
+    parser.add_argument("--placements", default=",".join(PLACEMENTS),
+                        help="where the other notes go: before, after, both (comma-separated; default all three)")
     args = parser.parse_args()
     if not NOTES.is_file():
         sys.exit(f"MTSamples notes not found at {NOTES}")
-    result = measure(args.bundle, args.notes, args.seed, args.variant)
+    placements = [name for name in args.placements.split(",") if name in PLACEMENTS]
+    result = measure(args.bundle, args.notes, args.seed, args.variant, placements)
     result["machine"] = describe_machine()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
