@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.deid.categories import PhiType
+from app.text.decode import SUBWORD_DECODING, DecodeRule
 from app.text.encode import DocumentEncoder, SpecialTokens
 from app.text.labels import bioes_tags
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
@@ -87,6 +88,11 @@ class Manifest(_Strict):
     special_tokens: dict[Literal["cls_id", "sep_id", "pad_id"], int]
     members: list[Member] = Field(min_length=1)
     vote_rule: Literal["clinx-majority"] = "clinx-majority"
+    decode: DecodeRule = Field(
+        default=SUBWORD_DECODING,
+        description="word: a word takes its first subword's tag and spans hold whole words; subword: every "
+                    "subword decoded alone (bundles written before the field existed).",
+    )
     stages: list[str] = Field(
         default_factory=lambda: ["encode", "tag", "decode"],
         description="The model's stages in order: encode, tag, decode, then any that work on the spans.",

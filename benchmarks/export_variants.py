@@ -85,7 +85,7 @@ def strict_f1(bundle: Path, path: Path, documents: list[Any]) -> float:
 
     manifest = read_manifest(bundle)
     encoder = bundle_encoder(bundle, manifest)
-    predicted = predict_spans(encoder, documents, ort_logits_fn(path), manifest.tags)
+    predicted = predict_spans(encoder, documents, ort_logits_fn(path), manifest.tags, manifest.decode)
     return score(gold_spans(documents), predicted).strict.f1
 
 

@@ -334,6 +334,39 @@ def gpu_line(stored: dict[str, Any], machine: dict[str, Any]) -> str:
             "comparison on a CUDA machine (fp16, IO binding, against the GPU's fp16 matrix rate).")
 
 
+def spans_section(output: Path) -> list[str]:
+    """What the spans look like, beside how fast they come: stability under context and a real-text check.
+
+    Read from ``context-stability.json`` (``benchmarks/context_stability.py``) and ``mtsamples-40.json``
+    (``benchmarks/mtsamples_check.py``) when they are in the output folder.
+    """
+    import json
+
+    lines: list[str] = []
+    stability, real = output / "context-stability.json", output / "mtsamples-40.json"
+    if stability.is_file():
+        result = json.loads(stability.read_text(encoding="utf-8"))
+        lines += ["## Spans stable under context", "",
+                  f"The demo bundle on {result['notes']} MTSamples notes, each alone and inside a document with other "
+                  "notes around it (blank lines between): exact-span Jaccard of the note's spans "
+                  f"([context-stability.md](context-stability.md), `benchmarks/context_stability.py`; "
+                  f"{result['bundle']['decode']} decoding, variant {result['variant']}).", "",
+                  "| other notes | micro Jaccard | mean Jaccard | notes >= 0.9 |", "|---|---|---|---|"]
+        lines += [f"| {name} | {row['micro_jaccard']:.3f} | {row['mean_jaccard']:.3f} "
+                  f"| {row['notes_at_or_above_0_9']} / {result['notes']} |"
+                  for name, row in result["placements"].items()]
+        lines.append("")
+    if real.is_file():
+        result = json.loads(real.read_text(encoding="utf-8"))
+        strict, lenient = result["scores"]["strict"], result["scores"]["lenient"]
+        lines += ["## Spans on real text", "",
+                  f"The demo bundle on {result['sentences']} hand-annotated MTSamples sentences "
+                  f"({result['gold_spans']} concepts; [mtsamples-40.md](mtsamples-40.md), "
+                  f"`benchmarks/mtsamples_check.py score`): strict F1 {strict['f1']:.3f}, lenient F1 "
+                  f"{lenient['f1']:.3f}; predicted spans cutting a word: {result['spans_cutting_a_word']}.", ""]
+    return lines
+
+
 def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -> Path:
     suffix = "-quick" if quick else ""
     images = plots(stored, output, suffix)
@@ -387,6 +420,7 @@ def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -
         *misses(stored),
         *[f"![{name}]({name})" for name in images],
         "",
+        *([] if quick else spans_section(output)),
         "## Details",
         "",
     ]

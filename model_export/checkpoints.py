@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from app.text.decode import DECODE_RULES, SUBWORD_DECODING, DecodeRule
+
 TRAINING_FILE = "clinx_training.json"
 ENSEMBLE_FILE = "clinx_ensemble.json"
 LAST_DIR = "last"
@@ -42,6 +44,14 @@ def write_json(path: Path, value: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(value, indent=2, default=str), encoding="utf-8")
     temporary.replace(path)
+
+
+def recorded_decode(record: dict[str, Any], where: Path) -> DecodeRule:
+    """The decoding rule a checkpoint or ensemble record names; runs that predate the field decoded subwords."""
+    rule = record.get("decode", SUBWORD_DECODING)
+    if rule not in DECODE_RULES:
+        raise ValueError(f"{where}: field decode is {rule!r}; expected one of {list(DECODE_RULES)}")
+    return "word" if rule == "word" else "subword"
 
 
 def rng_states(batch_rng: random.Random) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.text.decode import DECODE_RULES
 from app.text.types import Document
 from model_export.corpus_options import (
     CorpusOptions,
@@ -150,6 +151,7 @@ def verify(argv: Sequence[str]) -> int:
         print(f"clinx export verify: {error}", file=sys.stderr)
         return 1
     print(f"{manifest.name} {manifest.version}: {len(manifest.members)} member(s), vote rule {manifest.vote_rule}, "
+          f"{manifest.decode} decoding, "
           f"{len(manifest.tags)} tags, variants {sorted(manifest.precisions())}")
     for check in checks:
         print("  " + check.line())
@@ -179,6 +181,9 @@ def train(argv: Sequence[str]) -> int:
                         help="pack consecutive sentences into centres of up to --chunk-subwords (about 5x less "
                              "compute when serving; CLIN-X uses one sentence per window)")
     parser.add_argument("--context-dropout", type=float, default=0.5, help="share of windows trained without context")
+    parser.add_argument("--decode", choices=DECODE_RULES, default="word",
+                        help="how tags become spans, for dev selection and in the exported bundle: word (a word "
+                             "takes its first subword's tag; spans hold whole words; default) or subword")
     parser.add_argument("--ensemble", type=int, default=0, metavar="K",
                         help="train K members on document-level splits of --train (member k selects on split k)")
     parser.add_argument("--seed", type=int, default=42, help="initialisation, batch order and ensemble splits")
@@ -209,7 +214,8 @@ def train(argv: Sequence[str]) -> int:
             batch_size=args.batch_size or (4 if args.pack_sentences else 16), warmup_ratio=args.warmup_ratio,
             chunk_subwords=args.chunk_subwords,
             context_subwords=args.context_subwords,
-            pack_sentences=args.pack_sentences, context_dropout=args.context_dropout, seed=args.seed,
+            pack_sentences=args.pack_sentences, context_dropout=args.context_dropout, decode=args.decode,
+            seed=args.seed,
             device=args.device, resume=args.resume, progress=not args.no_progress,
             corpus={"train": "+".join(path.name for path in args.train), "dev": args.dev.name if args.dev else None,
                     **options.describe()},
@@ -253,6 +259,9 @@ def evaluate(argv: Sequence[str]) -> int:
     parser.add_argument("--corpus", type=Path, required=True, help="annotated corpus (file or directory, see --format)")
     add_corpus_arguments(parser)
     parser.add_argument("--variant", default="fp32", choices=("fp32", "fp16", "int8"), help="bundle variant to run")
+    parser.add_argument("--decode", choices=DECODE_RULES, default=None,
+                        help="decode by this rule instead of the model's own (word or subword), e.g. to compare "
+                             "them on one model")
     parser.add_argument("--device", default="cpu", help="cpu, auto or cuda (cuda:N for checkpoints)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     parser.add_argument("--output", type=Path, help="write the scores as JSON here")
@@ -273,7 +282,8 @@ def evaluate(argv: Sequence[str]) -> int:
     started = time.monotonic()
     try:
         documents = load_documents(args.corpus, options, role="corpus")
-        predictor = load_predictor(args.model, variant=args.variant, device=args.device, threads=args.threads)
+        predictor = load_predictor(args.model, variant=args.variant, device=args.device, threads=args.threads,
+                                   decode=args.decode)
     except (CorpusError, CheckpointError, EvaluationError, ValueError) as error:
         print(f"clinx evaluate: {error}", file=sys.stderr)
         return 1
@@ -283,8 +293,8 @@ def evaluate(argv: Sequence[str]) -> int:
               "(see --label-map / --collapse-labels)", file=sys.stderr)
     evaluation = evaluate_documents(predictor, documents)
     elapsed = time.monotonic() - started
-    print(f"{predictor.kind} {args.model} ({predictor.members} member(s)) on {args.corpus}: "
-          f"{len(documents)} documents, {elapsed:.1f} s")
+    print(f"{predictor.kind} {args.model} ({predictor.members} member(s), {predictor.details['decode']} decoding) "
+          f"on {args.corpus}: {len(documents)} documents, {elapsed:.1f} s")
     print(evaluation.scores.table())
     if args.output:
         result = {"model": {"path": str(args.model), "kind": predictor.kind, "members": predictor.members,

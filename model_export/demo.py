@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.text.types import Document
-from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
+from model_export.demo_corpus import generate_demo_corpus, pasted_documents, split_demo_corpus
 from model_export.export import ExportConfig, export_bundle
 from model_export.train import TrainConfig, TrainResult, train
 
@@ -46,13 +46,15 @@ class DemoRecipe:
     seed: int
     learning_rate: float = 1.5e-4
     batch_size: int = 4
+    context_dropout: float = 0.0  # trained as served: context always present
+    notes_per_document: int = 1  # >1: notes pasted into one document now and then, as users paste them
 
 
 CONCEPTS = DemoRecipe("clinx-demo", "concepts (i2b2 2010 types: problem, test, treatment)", "concepts",
-                      DEMO_DESCRIPTION, documents=300, epochs=2, seed=13)
+                      DEMO_DESCRIPTION, documents=300, epochs=2, seed=13, notes_per_document=3)
 # 30 PHI types (121 tags) need more optimiser steps than 3 concept types: smaller batches, a higher rate.
 DEID = DemoRecipe("clinx-demo-deid", "de-identification (i2b2 2014 PHI types)", "deid", DEID_DESCRIPTION,
-                  documents=240, epochs=3, seed=17, learning_rate=4e-4, batch_size=2)
+                  documents=240, epochs=3, seed=17, learning_rate=4e-4, batch_size=2, context_dropout=0.5)
 
 
 def minilm_path() -> Path:
@@ -73,21 +75,26 @@ def demo_corpus(recipe: DemoRecipe, documents: int | None = None, seed: int | No
     return generate_demo_corpus(count, seed=chosen)
 
 
-def train_demo_model(checkpoint: Path, *, documents: int = 300, epochs: int = 2, seed: int = 13,
-                     corpus: Sequence[Document] | None = None, corpus_name: str = "clinx synthetic demo corpus",
-                     learning_rate: float = 1.5e-4, batch_size: int = 4) -> TrainResult:
-    """The demo recipe: MiniLM, packed sentence windows, two epochs of 4 windows per step, synthetic notes."""
-    train_docs, dev_docs = split_demo_corpus(corpus or generate_demo_corpus(documents, seed=seed))
+def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None,
+                     corpus: Sequence[Document] | None = None) -> TrainResult:
+    """The demo recipe: MiniLM, packed sentence windows, synthetic notes; trained as it is served (the
+    concept demo: context always present, several notes pasted into one document now and then)."""
+    recipe = recipe or CONCEPTS
+    train_notes, dev_docs = split_demo_corpus(list(corpus) if corpus is not None else demo_corpus(recipe))
+    train_docs = (pasted_documents(train_notes, recipe.notes_per_document, seed=recipe.seed)
+                  if recipe.notes_per_document > 1 else train_notes)
     config = TrainConfig(
         base_model=str(minilm_path()),
         output_dir=checkpoint,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
+        epochs=recipe.epochs,
+        learning_rate=recipe.learning_rate,
+        batch_size=recipe.batch_size,
         pack_sentences=True,
-        seed=seed,
+        context_dropout=recipe.context_dropout,
+        seed=recipe.seed,
         device="cpu",
-        corpus={"name": corpus_name, "seed": seed, "documents": documents},
+        corpus={"name": f"clinx synthetic {recipe.task_type} corpus", "seed": recipe.seed,
+                "documents": recipe.documents, "notes_per_document": recipe.notes_per_document},
     )
     return train(config, train_docs, dev_docs)
 
@@ -96,11 +103,7 @@ def build_demo_bundle(output: Path, recipe: DemoRecipe = CONCEPTS) -> Path:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clinx-demo-") as work:
         checkpoint = Path(work) / "checkpoint"
-        corpus = demo_corpus(recipe) if recipe.task_type == "deid" else None
-        result = train_demo_model(checkpoint, documents=recipe.documents, epochs=recipe.epochs, seed=recipe.seed,
-                                  corpus=corpus, corpus_name=f"clinx synthetic {recipe.task_type} corpus"
-                                  if corpus is not None else "clinx synthetic demo corpus",
-                                  learning_rate=recipe.learning_rate, batch_size=recipe.batch_size)
+        result = train_demo_model(checkpoint, recipe)
         log.info("%s: best epoch %d, dev strict F1 %.3f", recipe.name, result.best_epoch, result.dev["strict"]["f1"])
         output.parent.mkdir(parents=True, exist_ok=True)
         export_bundle(

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from faker import Faker
 
 from app.text.types import Document
-from model_export.demo_corpus import _Builder, generate_demo_corpus
+from model_export.demo_corpus import generate_demo_corpus
+from model_export.demo_text import Note
 
 # Every i2b2 2014 type (the TYPE attribute): the labels of the demo de-identification bundle.
 PHI_TYPES: tuple[str, ...] = (
@@ -136,7 +137,7 @@ _VALUES: dict[str, Callable[[Faker, random.Random], str]] = {
 }
 
 
-def _render(unit: _Builder, template: str, faker: Faker, rng: random.Random) -> None:
+def _render(unit: Note, template: str, faker: Faker, rng: random.Random) -> None:
     position = 0
     for match in _SLOT.finditer(template):
         unit.plain(template[position : match.start()])
@@ -150,7 +151,7 @@ def _numbers(rng: random.Random) -> str:
 
 
 def _note(doc_id: str, filler: str, rng: random.Random, faker: Faker) -> Document:
-    note = _Builder()
+    note = Note(rng)
     for template in rng.sample(_HEADER, rng.randint(1, 3)):
         _render(note, template, faker, rng)
         note.plain("\n")

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.text.decode import DecodeRule
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.types import Document, Entity, Span
 from app.text.windows import WindowGeometry
-from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
+from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json, recorded_decode
 from model_export.predict import LogitsFn, predict_entities
 from model_export.scoring import Scores, errors, score
 
@@ -53,9 +54,10 @@ def spans_by_id(documents: Sequence[Document], predicted: Sequence[Sequence[Enti
 
 
 def predict_spans(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
-                  tags: Sequence[str]) -> Predictions:
+                  tags: Sequence[str], rule: DecodeRule) -> Predictions:
     """Predicted spans per document id (members voted, BIOES repaired), as the server would return them."""
-    return spans_by_id(documents, predict_entities(encoder, [document.text for document in documents], logits_fn, tags))
+    texts = [document.text for document in documents]
+    return spans_by_id(documents, predict_entities(encoder, texts, logits_fn, tags, rule))
 
 
 def gold_spans(documents: Sequence[Document]) -> Predictions:
@@ -63,9 +65,9 @@ def gold_spans(documents: Sequence[Document]) -> Predictions:
 
 
 def score_documents(encoder: DocumentEncoder, documents: Sequence[Document], logits_fn: LogitsFn,
-                    tags: Sequence[str]) -> tuple[Scores, Predictions]:
+                    tags: Sequence[str], rule: DecodeRule) -> tuple[Scores, Predictions]:
     """Strict and lenient scores of a model on ``documents``, with the predictions behind them."""
-    predicted = predict_spans(encoder, documents, logits_fn, tags)
+    predicted = predict_spans(encoder, documents, logits_fn, tags, rule)
     return score(gold_spans(documents), predicted), predicted
 
 
@@ -89,28 +91,33 @@ class Predictor:
         return entity_types_of(self.tags)
 
 
-def load_predictor(path: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0) -> Predictor:
+def load_predictor(path: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0,
+                   decode: DecodeRule | None = None) -> Predictor:
     """A bundle (ONNX Runtime, all members), an ensemble checkpoint or a single checkpoint (PyTorch).
 
     ``threads`` (0: all cores) sets ONNX Runtime's intra-op threads; PyTorch's are the caller's to set.
+    ``decode`` overrides the model's recorded decoding rule (to compare word and subword decoding
+    on one model); None keeps the model's own.
     """
     from app.bundle import MANIFEST
 
     if (path / MANIFEST).is_file():
-        return bundle_predictor(path, variant=variant, device=device, threads=threads)
+        return bundle_predictor(path, variant=variant, device=device, threads=threads, decode=decode)
     if (path / ENSEMBLE_FILE).is_file():
-        return ensemble_predictor(path, device=device)
+        return ensemble_predictor(path, device=device, decode=decode)
     if (path / TRAINING_FILE).is_file():
-        return checkpoint_predictor([path], device=device)
+        return checkpoint_predictor([path], device=device, decode=decode)
     raise EvaluationError(f"{path}: not a bundle ({MANIFEST}), an ensemble ({ENSEMBLE_FILE}) "
                           f"or a checkpoint ({TRAINING_FILE})")
 
 
-def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0) -> Predictor:
+def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", threads: int = 0,
+                     decode: DecodeRule | None = None) -> Predictor:
     """Every member of the bundle in one precision, through the server's own engine (batching included)."""
     from app.bundle import BundleError, bundle_encoder
     from app.engine.extractor import EngineOptions, Extractor
     from app.engine.runtime import DeviceError
+    from app.engine.stages import DecodeStage
 
     try:
         if variant == "auto":
@@ -120,27 +127,31 @@ def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", 
     except (BundleError, DeviceError) as error:
         raise EvaluationError(str(error)) from None
     manifest, runtime = extractor.manifest, extractor.runtime
+    if decode is not None:  # the same engine, decoding by another rule (to compare rules on one bundle)
+        extractor.pipeline.decode = DecodeStage(manifest.tags, decode)
 
     def predict(texts: Sequence[str]) -> list[list[Entity]]:
         return [result.entities for result in extractor.extract(texts)]
 
     return Predictor("bundle", bundle_encoder(root, manifest), list(manifest.tags), predict, len(manifest.members),
                      {"name": manifest.name, "version": manifest.version, "variant": runtime.variant,
-                      "provider": runtime.provider})
+                      "provider": runtime.provider, "decode": extractor.pipeline.decode.rule})
 
 
-def ensemble_predictor(root: Path, *, device: str = "cpu") -> Predictor:
+def ensemble_predictor(root: Path, *, device: str = "cpu", decode: DecodeRule | None = None) -> Predictor:
     record = read_json(root / ENSEMBLE_FILE)
     members = record.get("members")
     if not isinstance(members, list) or not members:
         raise EvaluationError(f"{root / ENSEMBLE_FILE}: field members must list the member directories")
-    predictor = checkpoint_predictor([root / str(member) for member in members], device=device)
+    predictor = checkpoint_predictor([root / str(member) for member in members], device=device, decode=decode)
     return Predictor("ensemble", predictor.encoder, predictor.tags, predictor.predict, predictor.members,
-                     {"vote_rule": record.get("vote_rule", "clinx-majority"), "members": members})
+                     {"vote_rule": record.get("vote_rule", "clinx-majority"), "members": members,
+                      "decode": predictor.details["decode"]})
 
 
-def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") -> Predictor:
-    """One or more checkpoints written by ``clinx train``; members must share tags and windows."""
+def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu", decode: DecodeRule | None = None
+                         ) -> Predictor:
+    """One or more checkpoints written by ``clinx train``; members must share tags, windows and decoding."""
     import torch
 
     from model_export.examples import make_encoder
@@ -149,31 +160,36 @@ def checkpoint_predictor(directories: Sequence[Path], *, device: str = "cpu") ->
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                           "cpu" if device == "auto" else device)
     models: list[Any] = []
-    first: tuple[list[str], WindowGeometry] | None = None
+    first: tuple[list[str], WindowGeometry, DecodeRule] | None = None
     tokenizer: Any = None
     for directory in directories:
         if not (directory / TRAINING_FILE).is_file():
             raise EvaluationError(f"{directory / TRAINING_FILE}: missing; not a checkpoint written by `clinx train`")
         record = read_json(directory / TRAINING_FILE)
-        shape = (list(record["tags"]), WindowGeometry.from_record(record))
+        try:
+            shape = (list(record["tags"]), WindowGeometry.from_record(record),
+                     recorded_decode(record, directory / TRAINING_FILE))
+        except ValueError as error:
+            raise EvaluationError(str(error)) from None
         if first is None:
             first = shape
         elif shape != first:
-            raise EvaluationError(f"{directory}: tags or window sizes differ from the first member's")
+            raise EvaluationError(f"{directory}: tags, window sizes or decoding differ from the first member's")
         model, tokenizer = load_checkpoint(str(directory))
         if [model.config.id2label[i] for i in range(model.config.num_labels)] != record["tags"]:
             raise EvaluationError(f"{directory}: config.json id2label disagrees with {TRAINING_FILE} tags")
         models.append(model.to(target).eval())
     if first is None:
         raise EvaluationError("no checkpoint directories given")
-    tags, geometry = first
+    tags, geometry, recorded = first
+    rule = decode or recorded
     encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), geometry)
     logits_fn = torch_logits_fn(models, target)
 
     def predict(texts: Sequence[str]) -> list[list[Entity]]:
-        return predict_entities(encoder, texts, logits_fn, tags)
+        return predict_entities(encoder, texts, logits_fn, tags, rule)
 
-    return Predictor("checkpoint", encoder, list(tags), predict, len(models), {"device": str(target)})
+    return Predictor("checkpoint", encoder, list(tags), predict, len(models), {"device": str(target), "decode": rule})
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from typing import Any
 from app import __version__
 from app.bundle import BUNDLE_FORMAT, MANIFEST, Manifest, file_entry, verify_bundle
 from app.deid.categories import phi_categories_for
+from app.text.decode import DecodeRule
 from app.text.encode import DocumentEncoder
 from app.text.labels import entity_types_of
 from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
 from app.text.types import Document
 from app.text.windows import WindowGeometry
-from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json
+from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json, recorded_decode
 from model_export.ensemble import VOTE_RULE
 from model_export.evaluate import predict_spans, torch_logits_fn
 from model_export.examples import make_encoder
@@ -89,6 +90,9 @@ class ExportConfig:
     external_data: bool | None = None
 
 
+_Decoding = tuple[list[str], DecodeRule]  # a model's tags and its decoding rule: what predict_spans needs
+
+
 @dataclass(frozen=True)
 class _Checkpoint:
     name: str
@@ -124,7 +128,7 @@ def read_checkpoints(checkpoint: Path) -> list[_Checkpoint]:
     first = _geometry(members[0].record)
     for member in members[1:]:
         if _geometry(member.record) != first:
-            raise ExportError(f"{member.path}: tags or window sizes differ from {members[0].name}'s")
+            raise ExportError(f"{member.path}: tags, window sizes or decoding differ from {members[0].name}'s")
     return members
 
 
@@ -132,7 +136,7 @@ def export_bundle(config: ExportConfig) -> Manifest:
     """Export, verify and write the bundle; raise ExportError (and write nothing) on failure."""
     started = time.monotonic()
     checkpoints = read_checkpoints(config.checkpoint)
-    tags, geometry = _geometry(checkpoints[0].record)
+    tags, geometry, rule = _geometry(checkpoints[0].record)
     documents = _verification_documents(config)
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".clinx-export-", dir=config.output_dir.parent))
@@ -152,10 +156,10 @@ def export_bundle(config: ExportConfig) -> Manifest:
                 encoder.tokenizer.save(str(staging / "tokenizer.json"))
             elif tokenizer.backend_tokenizer.to_str() != tokenizer_json:
                 raise ExportError(f"{checkpoint.path}: tokenizer differs from {checkpoints[0].name}'s")
-            fp32 = _export_fp32(model, checkpoint.name, staging, encoder, documents, tags, config)
+            fp32 = _export_fp32(model, checkpoint.name, staging, encoder, documents, (tags, rule), config)
             del model, tokenizer
             gc.collect()
-            exports[checkpoint.name] = _export_reduced(fp32, staging, encoder, documents, tags, config)
+            exports[checkpoint.name] = _export_reduced(fp32, staging, encoder, documents, (tags, rule), config)
         assert encoder is not None
         shutil.rmtree(staging / ".work", ignore_errors=True)
         for export in exports.values():
@@ -198,7 +202,7 @@ class _Fp32:
 
 
 def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder, documents: Sequence[Document],
-                 tags: list[str], config: ExportConfig) -> _Fp32:
+                 decoding: _Decoding, config: ExportConfig) -> _Fp32:
     """Export, fuse, and keep the fused graph only if it matches PyTorch; else the unfused one, or fail."""
     import onnx
     import torch
@@ -212,7 +216,7 @@ def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder,
     size, external = weight_bytes(header), needs_external(header, config.external_data)
     isolate = size > ISOLATE_BYTES
     reference = MemoLogits(torch_logits_fn(model, torch.device("cpu")))
-    expected = predict_spans(encoder, documents, reference, tags)
+    expected = predict_spans(encoder, documents, reference, *decoding)
     reference.release()
     path = staging / f"{stem}.onnx"
     settings = fusion_settings(model.config) if config.optimize else None
@@ -220,7 +224,7 @@ def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder,
         "applied": False, "reason": "disabled" if not config.optimize else
         f"model type {model.config.model_type!r} has no ORT fusions"})
     if optimization["applied"]:
-        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, tags, config)
+        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, decoding, config)
         if not parity["passed"]:
             log.warning("%s: fused graph fails parity (%s); keeping the unfused graph", stem, parity)
             optimization = {**optimization, "applied": False, "reason": (
@@ -228,7 +232,7 @@ def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder,
                 f"{parity['identical']}; unfused graph kept")}
     if not optimization["applied"]:
         save_onnx(onnx.load(str(raw)), path, external)
-        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, tags, config)
+        logits, spans, parity = _fp32_parity(path, reference, expected, encoder, documents, decoding, config)
         if not parity["passed"]:
             raise ExportError(
                 f"{stem}: ONNX fp32 disagrees with PyTorch: max |logit difference| {parity['max_abs_logit_diff']:.2e}"
@@ -240,7 +244,7 @@ def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder,
 
 
 def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, documents: Sequence[Document],
-                    tags: list[str], config: ExportConfig) -> _MemberExport:
+                    decoding: _Decoding, config: ExportConfig) -> _MemberExport:
     """int8 and fp16 from the verified fp32 graph, each compared with fp32 on the same windows."""
     result = _MemberExport({"fp32": _variant(staging, fp32.path, "fp32", fp32.optimization)},
                            {"fp32_vs_pytorch": fp32.parity}, {"fp32": fp32.logits})
@@ -268,7 +272,7 @@ def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, docume
         log.info("%s: writing the %s variant", fp32.path.stem, precision)
         record = {**_step(isolate, convert, fp32.path, target, **options), "source": source}
         logits = MemoLogits(ort_logits_fn(target))
-        predicted = predict_spans(encoder, documents, logits, tags)
+        predicted = predict_spans(encoder, documents, logits, *decoding)
         logits.release()
         result.parity[f"{precision}_vs_fp32"] = {"max_abs_logit_diff": max_logit_difference(fp32.logits, logits),
                                                  **span_agreement(fp32.spans, predicted)}
@@ -314,10 +318,10 @@ def _step(isolate: bool, function: Callable[..., dict[str, Any]], *args: Any, **
 
 
 def _fp32_parity(path: Path, reference: MemoLogits, expected: Predictions, encoder: DocumentEncoder,
-                 documents: Sequence[Document], tags: list[str], config: ExportConfig
+                 documents: Sequence[Document], decoding: _Decoding, config: ExportConfig
                  ) -> tuple[MemoLogits, Predictions, dict[str, Any]]:
     logits = MemoLogits(ort_logits_fn(path))
-    predicted = predict_spans(encoder, documents, logits, tags)
+    predicted = predict_spans(encoder, documents, logits, *decoding)
     difference = max_logit_difference(reference, logits)
     agreement = span_agreement(expected, predicted)
     passed = difference <= config.logit_tolerance and agreement["identical"]
@@ -360,6 +364,7 @@ def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Pat
         "special_tokens": {"cls_id": special.cls_id, "sep_id": special.sep_id, "pad_id": special.pad_id},
         "members": [{"name": name, "variants": export.variants} for name, export in exports.items()],
         "vote_rule": VOTE_RULE,
+        "decode": recorded_decode(checkpoints[0].record, checkpoints[0].path / TRAINING_FILE),
         "evaluation": evaluation,
         "parity": {
             "texts": {"source": "eval corpus" if config.eval_documents is not None else "built-in sample notes",
@@ -420,11 +425,17 @@ def _training(directory: Path) -> dict[str, Any]:
     path = directory / TRAINING_FILE
     if not path.is_file():
         raise ExportError(f"{path}: missing; export needs a checkpoint written by `clinx train`")
-    return _json(path)
+    record = _json(path)
+    try:
+        recorded_decode(record, path)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+    return record
 
 
-def _geometry(record: dict[str, Any]) -> tuple[list[str], WindowGeometry]:
-    return list(record["tags"]), WindowGeometry.from_record(record)
+def _geometry(record: dict[str, Any]) -> tuple[list[str], WindowGeometry, DecodeRule]:
+    """What members must share: tags, windows and the decoding rule dev selection used (checked in _training)."""
+    return list(record["tags"]), WindowGeometry.from_record(record), recorded_decode(record, Path(TRAINING_FILE))
 
 
 def _variant(root: Path, path: Path, precision: str, optimization: dict[str, Any]) -> dict[str, Any]:

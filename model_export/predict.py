@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from app.engine.executor import CentreLogits, Executor, RunModel
 from app.engine.scheduler import length_sorted_batches
 from app.engine.stages import DecodeStage, EncodeStage
+from app.text.decode import DecodeRule
 from app.text.encode import DocumentEncoder
 from app.text.types import Entity
 
@@ -21,7 +22,7 @@ OFFLINE_BATCH_TOKENS = 8192
 
 
 def predict_entities(encoder: DocumentEncoder, texts: Sequence[str], logits_fn: LogitsFn, tags: Sequence[str],
-                     batch_tokens: int = OFFLINE_BATCH_TOKENS) -> list[list[Entity]]:
+                     rule: DecodeRule, batch_tokens: int = OFFLINE_BATCH_TOKENS) -> list[list[Entity]]:
     encode = EncodeStage(encoder)
     documents = encode(list(texts))
     rows = [(doc, index, row) for doc, document in enumerate(documents)
@@ -33,6 +34,6 @@ def predict_entities(encoder: DocumentEncoder, texts: Sequence[str], logits_fn: 
         for item, centre in zip(batch, outcome.logits, strict=True):
             doc, index, _ = rows[item]
             logits[doc][index] = centre
-    decode = DecodeStage(tags)
+    decode = DecodeStage(tags, rule)
     return [decode(document, [centre for centre in per_window if centre is not None]).entities
             for document, per_window in zip(documents, logits, strict=True)]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from app.text.decode import WORD_DECODING, DecodeRule
 from app.text.labels import bioes_tags
 from app.text.types import Document
 from app.text.windows import WindowGeometry
@@ -44,8 +45,8 @@ log = logging.getLogger("clinx.train")
 LOG_FILE = "train_log.jsonl"
 # Settings that fix the data and the schedule: a resumed run must share them with the saved one.
 RESUME_KEYS = ("base_model", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay",
-               "chunk_subwords", "context_subwords", "pack_sentences", "context_dropout", "seed", "max_steps",
-               "length_pool")
+               "chunk_subwords", "context_subwords", "pack_sentences", "context_dropout", "decode", "seed",
+               "max_steps", "length_pool")
 
 
 @dataclass
@@ -63,6 +64,7 @@ class TrainConfig:
     context_subwords: int = 100
     pack_sentences: bool = False  # CLIN-X: one sentence per window; True packs sentences (see app.text.windows)
     context_dropout: float = 0.5
+    decode: DecodeRule = WORD_DECODING  # how dev selection (and later the bundle) turns tags into spans
     seed: int = 42
     device: str = "auto"
     max_steps: int | None = None
@@ -110,10 +112,10 @@ def entity_types(documents: Sequence[Document]) -> list[str]:
 
 
 def evaluate_model(model: torch.nn.Module, encoder: Any, documents: Sequence[Document], tags: Sequence[str],
-                   device: torch.device) -> Scores:
+                   device: torch.device, rule: DecodeRule) -> Scores:
     """Dev scores for model selection: the same decode path and scorer as ``clinx evaluate``."""
     model.eval()
-    return score_documents(encoder, documents, torch_logits_fn(model, device), tags)[0]
+    return score_documents(encoder, documents, torch_logits_fn(model, device), tags, rule)[0]
 
 
 def collate(batch: Sequence[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -161,8 +163,9 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
                "train_documents": len(train_docs), "dev_documents": len(dev_docs)}
     progression = Progression()
     if saved is not None:
-        # runs saved before sentence packing existed used CLIN-X's one sentence per window
-        check_resumable({"pack_sentences": False, **saved[0]["settings"]}, current)
+        # runs saved before sentence packing and the decoding rule existed used one sentence per
+        # window and decoded subwords
+        check_resumable({"pack_sentences": False, "decode": "subword", **saved[0]["settings"]}, current)
         progression = Progression(**saved[0]["progression"])
         if progression.completed:
             log.info("%s: training had finished; nothing to resume", config.output_dir)
@@ -202,7 +205,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
                 losses.append(_step(model, collate(batch, special.pad_id, device), optimizer, scheduler))
                 progression.step += 1
                 bar.note(loss=float(np.mean(losses[-50:])))
-            scores = evaluate_model(model, encoder, dev_docs, tags, device)
+            scores = evaluate_model(model, encoder, dev_docs, tags, device, config.decode)
             entry = {"epoch": epoch, "step": progression.step, "loss": float(np.mean(losses)) if losses else None,
                      "learning_rate": scheduler.get_last_lr()[0],
                      "dev_strict_precision": scores.strict.precision, "dev_strict_recall": scores.strict.recall,
@@ -275,6 +278,7 @@ def save_checkpoint(model: Any, tokenizer: Any, config: TrainConfig, tags: Seque
     record = {
         "tags": list(tags),
         **config.geometry.as_record(),
+        "decode": config.decode,
         "best_epoch": progression.best_epoch,
         "dev": progression.best_dev,
         "config": config.settings(),

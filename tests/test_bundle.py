@@ -55,6 +55,19 @@ def test_inconsistent_tags(bundle_copy: Path) -> None:
         read_manifest(bundle_copy)
 
 
+def test_decode_rule_defaults_to_subword_and_is_checked(bundle_copy: Path, tiny_bundle: Path) -> None:
+    """New bundles decode words; a bundle written before the field existed keeps subword decoding."""
+    assert read_manifest(tiny_bundle).decode == "word"
+    path = bundle_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["decode"]
+    path.write_text(json.dumps(manifest))
+    assert read_manifest(bundle_copy).decode == "subword"
+    edit_manifest(bundle_copy, decode="letters")
+    with pytest.raises(BundleError, match="field decode"):
+        read_manifest(bundle_copy)
+
+
 def flip_byte(path: Path, position: int = 100) -> None:
     with path.open("r+b") as handle:
         handle.seek(position)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.bundle import read_manifest
+from app.text.words import Words
 from model_export.checkpoints import TRAINING_FILE
 from model_export.evaluate import (
     EvaluationError,
@@ -79,3 +80,34 @@ def test_error_report_lists_strict_errors_without_text_unless_asked() -> None:
 def test_unknown_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EvaluationError, match="not a bundle"):
         load_predictor(tmp_path)
+
+
+def test_the_recorded_decoding_rule_is_used_everywhere_and_can_be_overridden() -> None:
+    """Training records word decoding; the checkpoint, the bundle (through the server's engine) and the
+    export figures agree on it, and ``decode="subword"`` gives the same subword spans from both."""
+    checkpoint, bundle = trained_checkpoint(), exported_bundle()
+    _, dev_docs = tiny_corpus()
+    assert json.loads((checkpoint / TRAINING_FILE).read_text())["decode"] == "word"
+    assert read_manifest(bundle).decode == "word"
+    word = evaluate_documents(load_predictor(checkpoint), dev_docs)
+    assert load_predictor(bundle).details["decode"] == load_predictor(checkpoint).details["decode"] == "word"
+    for document in dev_docs:
+        words = Words.of(document.text)
+        assert not any(words.cuts(span.start) or words.cuts(span.end) for span in word.predicted[document.id])
+    subword_checkpoint = load_predictor(checkpoint, decode="subword")
+    subword_bundle = load_predictor(bundle, decode="subword")
+    assert subword_checkpoint.details["decode"] == subword_bundle.details["decode"] == "subword"
+    assert (evaluate_documents(subword_checkpoint, dev_docs).predicted
+            == evaluate_documents(subword_bundle, dev_docs).predicted)
+
+
+def test_a_checkpoint_without_a_rule_decodes_subwords_and_a_bad_rule_is_named(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(trained_checkpoint(), checkpoint, ignore=shutil.ignore_patterns("last"))
+    record = json.loads((checkpoint / TRAINING_FILE).read_text())
+    del record["decode"]
+    (checkpoint / TRAINING_FILE).write_text(json.dumps(record))
+    assert load_predictor(checkpoint).details["decode"] == "subword"
+    (checkpoint / TRAINING_FILE).write_text(json.dumps({**record, "decode": "letters"}))
+    with pytest.raises(EvaluationError, match="field decode is 'letters'"):
+        load_predictor(checkpoint)

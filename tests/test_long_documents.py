@@ -37,7 +37,8 @@ def offline_entities(bundle: Path, text: str) -> list[tuple[int, int, str]]:
         logits = session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
         begin, end = window.centre_positions
         window_probs.append(softmax(logits[0, begin:end])[None])
-    entities = document_entities(text, document.offsets, document.anchors, window_probs, manifest.tags)
+    entities = document_entities(text, document.offsets, document.anchors, window_probs, manifest.tags,
+                                 manifest.decode)
     return [(e.start, e.end, e.label) for e in entities]
 
 

@@ -144,7 +144,7 @@ class Extractor:
             observer=observe(manifest.name) if observe is not None else None,
         )
         identity = ModelIdentity(manifest.name, manifest.version, bundle_digest(root / "manifest.json"), manifest.demo)
-        pipeline = Pipeline(EncodeStage(encoder), TagStage(batcher), DecodeStage(manifest.tags), after)
+        pipeline = Pipeline(EncodeStage(encoder), TagStage(batcher), DecodeStage(manifest.tags, manifest.decode), after)
         return cls(root, manifest, identity, runtime, batcher, pipeline)
 
     # ------------------------------------------------------------------ async (a caller's own loop)

@@ -21,7 +21,7 @@ import numpy as np
 from app.bundle import BundleError, Manifest
 from app.engine.batcher import Batcher, DeadlineExceeded, WindowJob
 from app.engine.executor import CentreLogits, WindowRow
-from app.text.decode import document_entities, softmax
+from app.text.decode import SUBWORD_DECODING, DecodeRule, document_entities, softmax
 from app.text.encode import DocumentEncoder, EncodedDocument
 from app.text.types import Entity
 
@@ -99,14 +99,20 @@ class TagStage:
 
 
 class DecodeStage:
-    """Per window softmax, the ensemble's vote, BIOES repair, spans in character offsets with scores."""
+    """Per window softmax, the ensemble's vote, BIOES repair, spans in character offsets with scores.
 
-    def __init__(self, tags: Sequence[str]) -> None:
+    ``rule`` is the bundle's ``decode`` (``word``: spans hold whole words; ``subword``: bundles that
+    predate the rule), so the server, training's dev selection, evaluation and export all decode alike.
+    """
+
+    def __init__(self, tags: Sequence[str], rule: DecodeRule = SUBWORD_DECODING) -> None:
         self.tags = list(tags)
+        self.rule = rule
 
     def __call__(self, document: EncodedDocument, window_logits: Sequence[CentreLogits]) -> DocumentResult:
         probabilities = [np.stack([softmax(member) for member in logits]) for logits in window_logits]
-        entities = document_entities(document.text, document.offsets, document.anchors, probabilities, self.tags)
+        entities = document_entities(document.text, document.offsets, document.anchors, probabilities, self.tags,
+                                     self.rule)
         return DocumentResult(entities, len(document.text), document.token_count, len(document.windows))
 
 

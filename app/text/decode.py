@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
-from app.text.labels import char_span, decode_token_spans
+from app.text.labels import char_span, decode_token_spans, decode_word_spans
 from app.text.types import Entity
+from app.text.words import Words, word_units
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
+
+DecodeRule = Literal["word", "subword"]
+"""How tags become spans: ``word`` (a word takes its first subword's tag; spans hold whole words)
+or ``subword`` (every subword decoded on its own: spans may cut words; bundles that predate the rule)."""
+DECODE_RULES: tuple[str, ...] = get_args(DecodeRule)
+WORD_DECODING: DecodeRule = "word"
+SUBWORD_DECODING: DecodeRule = "subword"
 
 
 def softmax(logits: npt.NDArray[np.floating]) -> FloatArray:
@@ -65,8 +74,13 @@ def decode_entities(
     tag_ids: Sequence[int],
     scores: Sequence[float],
     tags: Sequence[str],
+    rule: DecodeRule = SUBWORD_DECODING,
 ) -> list[Entity]:
     """Entities of one document, ordered by start, never overlapping.
+
+    With ``rule="word"`` tags are decoded per word (:func:`app.text.labels.decode_word_spans`) and
+    each span is widened to whole words at an edge the tokenizer's offsets leave inside one, so no
+    span starts or ends between two letters or digits of a word (``app.text.words``).
 
     Neighbouring tokens may share characters (SentencePiece's lone ``▁`` at the start of a text has
     the offsets of the character after it; an NFKC ligature such as ``ﬁ`` is split over two tokens;
@@ -76,12 +90,17 @@ def decode_entities(
     token_tags = [
         None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids, strict=False)
     ]
+    words = Words.of(text) if rule == WORD_DECODING else None
+    token_spans = (decode_token_spans(token_tags, scores) if words is None else
+                   decode_word_spans(word_units(words, anchors), token_tags, scores))
     entities: list[Entity] = []
-    for token_span in decode_token_spans(token_tags, scores):
+    for token_span in token_spans:
         characters = char_span(text, offsets, token_span)
         if characters is None:
             continue
-        start, end = characters
+        start, end = characters if words is None else words.widen(*characters)
+        # An edge that does not cut a word stays so when moved to the previous entity's end (itself
+        # no cut) and on past whitespace.
         if entities and start < entities[-1].end:
             start = entities[-1].end
             while start < end and text[start].isspace():
@@ -98,9 +117,10 @@ def document_entities(
     anchors: Sequence[int | None],
     window_probs: Sequence[FloatArray],
     tags: Sequence[str],
+    rule: DecodeRule = SUBWORD_DECODING,
 ) -> list[Entity]:
     """Entities from a document's windows in order, each ``[members, centre tokens, tags]``."""
     if not window_probs:
         return []
     tag_ids, scores = vote(list(np.concatenate(window_probs, axis=1)))
-    return decode_entities(text, offsets, anchors, tag_ids.tolist(), scores.tolist(), tags)
+    return decode_entities(text, offsets, anchors, tag_ids.tolist(), scores.tolist(), tags, rule)

@@ -105,6 +105,32 @@ def decode_token_spans(tags: Sequence[str | None], scores: Sequence[float]) -> l
     return spans
 
 
+def decode_word_spans(units: Sequence[int | None], tags: Sequence[str | None], scores: Sequence[float]
+                      ) -> list[TokenSpan]:
+    """Word-level decoding: each unit (a word's tokens, see ``app.text.words.word_units``) takes the
+    tag and score of its first token, its other tokens continue it; then the same BIOES repair.
+
+    The spans are in token indices, from a unit's first token to the last token of the span's last
+    unit, so a span never ends part-way through a word.
+    """
+    first_token: list[int] = []
+    last_token: list[int] = []
+    unit_tags: list[str | None] = []
+    unit_scores: list[float] = []
+    for index, unit in enumerate(units):
+        if unit is None:
+            continue
+        if unit == len(first_token):
+            first_token.append(index)
+            last_token.append(index)
+            unit_tags.append(tags[index])
+            unit_scores.append(float(scores[index]))
+        else:
+            last_token[unit] = index
+    return [TokenSpan(first_token[span.first], last_token[span.last], span.label, span.score)
+            for span in decode_token_spans(unit_tags, unit_scores)]
+
+
 def char_span(text: str, offsets: Sequence[tuple[int, int]], span: TokenSpan) -> tuple[int, int] | None:
     """Character range of a token span, trimmed of whitespace; None if nothing is left."""
     start = offsets[span.first][0]

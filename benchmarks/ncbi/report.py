@@ -69,6 +69,8 @@ def single_model(runs: Path, name: str) -> dict[str, Any]:
     record = load(runs / name / "clinx_training.json") or {}
     log = training_log(runs / name)
     return {"test": figures(load(runs / f"{name}-test.json")), "dev": record.get("dev", {}).get("strict"),
+            "test_subword": figures(load(runs / f"{name}-test-subword.json")),
+            "decode": record.get("decode", "subword"),
             "best_epoch": record.get("best_epoch"), "config": record.get("config"), "log": log,
             "train_s": sum(entry["epoch_s"] for entry in log)}
 
@@ -102,7 +104,7 @@ def markdown(result: dict[str, Any]) -> str:
     def row(name: str, part: dict[str, Any], seconds: float | None) -> str:
         test = part["test"]
         if test is None:
-            return f"| {name} | (not run) | | | | | |"
+            return f"| {name} | (not run here) | | | | | |"
         s, lenient = test["strict"], test["lenient"]
         dev = f"{part['dev']['f1']:.4f}" if part.get("dev") else "–"
         minutes = f"{seconds / 60:.1f}" if seconds else "?"
@@ -118,10 +120,14 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         result["task"] + ".",
         "Reproduce with `benchmarks/ncbi/run.sh` (commands and settings are in that file).",
+        "Word decoding: a word takes its first subword's tag and no span starts or ends inside a word (what "
+        "`clinx train` selects with and bundles record now); subword decoding: every subword decoded alone.",
         "",
         "| model | strict P | strict R | strict F1 (test) | lenient F1 (test) | strict F1 (dev) | train min |",
         "|---|---|---|---|---|---|---|",
-        row("single model", result["single"], result["single"]["train_s"]),
+        row(f"single model ({result['single']['decode']} decoding)", result["single"], result["single"]["train_s"]),
+        *([row("single model, the same checkpoint decoded per subword (`--decode subword`)",
+               {"test": result["single"]["test_subword"]}, None)] if result["single"]["test_subword"] else []),
         row(f"ensemble ({result['ensemble']['members']} members, CLIN-X vote)", result["ensemble"],
             result["ensemble"]["train_s"]),
         row("single model, sentences packed (`--pack-sentences`)", result["packed"], result["packed"]["train_s"]),

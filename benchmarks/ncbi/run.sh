@@ -6,7 +6,10 @@
 # Usage: benchmarks/ncbi/run.sh [single|ensemble|packed|packed-ensemble|report|all]   (default: all)
 # Environment: DATA (corpus root; default ../shared/data/ncbi-disease/standoff from the repository root),
 # RUNS (where checkpoints go), CLINX (the console script),
-# THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast).
+# THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast),
+# REPORT (the report's path without suffix).
+# Models decode at word level (a word takes its first subword's tag; the default of `clinx train`); the
+# single model is also scored on the same checkpoint with subword decoding (`clinx evaluate --decode subword`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/ncbi-disease/standoff}  # relative to the repository root (the shared data folder)
@@ -14,6 +17,7 @@ RUNS=${RUNS:-runs}
 CLINX=${CLINX:-.venv/bin/clinx}
 PYTHON=${PYTHON:-.venv/bin/python}
 THREADS=${THREADS:-0}
+REPORT=${REPORT:-benchmarks/results/ncbi-minilm}
 STEP=${1:-all}
 if [[ $STEP != report && ( ! -d $DATA/train || ! -d $DATA/devel || ! -d $DATA/test ) ]]; then
   echo "run.sh: NCBI disease corpus not found at $DATA (expected train/, devel/ and test/ in BRAT standoff);" \
@@ -44,6 +48,8 @@ if [[ $STEP == single || $STEP == all ]]; then
     --output "$RUNS/ncbi-minilm" "${CORPUS[@]}" "${RECIPE[@]}" --epochs 3 --resume
   timed evaluate-single "$CLINX" evaluate "$RUNS/ncbi-minilm" --corpus "$DATA/test" "${CORPUS[@]}" \
     --output "$RUNS/ncbi-minilm-test.json" --errors "$RUNS/ncbi-minilm-test-errors.json"
+  timed evaluate-single-subword "$CLINX" evaluate "$RUNS/ncbi-minilm" --corpus "$DATA/test" "${CORPUS[@]}" \
+    --decode subword --output "$RUNS/ncbi-minilm-test-subword.json"
 fi
 if [[ $STEP == ensemble || $STEP == all ]]; then
   timed train-ensemble "$CLINX" train --base-model "$BASE" --train "$DATA/train" --dev "$DATA/devel" \
@@ -65,5 +71,5 @@ if [[ $STEP == packed-ensemble || $STEP == all ]]; then
     "${CORPUS[@]}" --output "$RUNS/ncbi-minilm-packed-ensemble-test.json"
 fi
 if [[ $STEP == report || $STEP == all ]]; then
-  "$PYTHON" benchmarks/ncbi/report.py --runs "$RUNS" --output benchmarks/results/ncbi-minilm
+  "$PYTHON" benchmarks/ncbi/report.py --runs "$RUNS" --output "$REPORT"
 fi
