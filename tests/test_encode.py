@@ -77,7 +77,7 @@ def test_stored_truncation_and_padding_are_switched_off(tmp_path: Path) -> None:
     # a batch of texts of different lengths is not padded to the longest either
     short, long = encoder.encode_many(["Pt seen.", LONG_TEXT])
     assert short == encoder.encode("Pt seen.") and long == document
-    assert short.token_count < 8
+    assert short.token_count < 16  # not padded to the stored padding length
 
 
 def test_minilm_tokenizer_with_truncation_128_and_padding() -> None:
@@ -158,7 +158,7 @@ def test_ascii_tokens_match_their_text() -> None:
     document = encoder.encode(text)
     for token_id, (start, end) in zip(document.ids, document.offsets, strict=True):
         piece = encoder.tokenizer.id_to_token(token_id)
-        if piece == "<unk>":
+        if piece in ("<unk>", "\u2581"):  # unknown, or the word-boundary marker alone (it has no text of its own)
             continue
         assert piece.replace("\u2581", " ").lstrip() == text[start:end].lstrip(), (piece, text[start:end])
 
