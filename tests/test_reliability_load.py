@@ -178,7 +178,8 @@ def test_slow_and_vanishing_clients_cost_others_nothing(tiny_bundle: Path, tmp_p
     ran = metric(text, "clinx_batch_size_sum") - before
     assert ran == windows(reference) * len(latencies) + slow_windows
     assert metric(text, "clinx_queue_depth") == 0
-    dropped = [r for r in records if r.get("route") == "/extract" and r.get("status") == 499]
+    dropped = [r for r in records if r.get("logger") == "clinx.access" and r.get("route") == "/extract"
+               and r.get("status") == 499]
     assert len(dropped) == 20  # every abandoned body, logged as client_closed, not as a server fault
     assert metric(text, "clinx_errors_total", type="client_closed") == 20
     assert not error_records(server), error_records(server)

@@ -288,10 +288,10 @@ class Batcher:
         seconds = time.monotonic() - started
         if self._observer is not None:
             self._observer.batch_done(len(batch), outcome.padded_tokens, outcome.real_tokens, seconds)
+        with self._changed:  # before the results: whoever awaits them sees the rate they produced
+            self._record_rate(outcome.real_tokens, batch[0].started_at or started)
         for job, result in zip(batch, outcome.logits, strict=True):
             self._post(job.future, result, None)
-        with self._changed:
-            self._record_rate(outcome.real_tokens, batch[0].started_at or started)
 
     def _record_rate(self, real_tokens: int, taken_at: float) -> None:
         """The rate admission estimates waits with: real tokens the queue gets through per second.
