@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.assertion.classes import ASSERTION_CLASSES, default_assertable
 from app.deid.categories import PhiType
 from app.text.decode import SUBWORD_DECODING, DecodeRule
 from app.text.encode import DocumentEncoder, SpecialTokens
@@ -64,6 +65,46 @@ class Segmenter(_Strict):
     version: str
 
 
+class AssertionModel(_Strict):
+    """A trained assertion classifier in the bundle: the marked sentence in, one row of logits out."""
+
+    base_model: str
+    classes: list[str] = Field(min_length=2, description="Assertion classes in logit order.")
+    historical: bool = Field(False, description="Two more logits after the classes: not historical, historical.")
+    max_length: int = Field(gt=4, description="Longest marked sequence, special tokens and markers included.")
+    tokenizer: FileEntry
+    special_tokens: dict[Literal["cls_id", "sep_id", "pad_id", "start_id", "end_id"], int]
+    members: list[Member] = Field(min_length=1)
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    parity: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> AssertionModel:
+        unknown = [name for name in self.classes if name not in ASSERTION_CLASSES]
+        if unknown or len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"field classes: must be distinct names out of {list(ASSERTION_CLASSES)}")
+        if {"cls_id", "sep_id", "pad_id", "start_id", "end_id"} - set(self.special_tokens):
+            raise ValueError("field special_tokens: needs cls_id, sep_id, pad_id, start_id and end_id")
+        return self
+
+    def precisions(self) -> set[str]:
+        return set.intersection(*({str(precision) for precision in member.variants} for member in self.members))
+
+
+class AssertionSpec(_Strict):
+    """Which entity types carry an assertion status, and what decides it (see docs/contracts.md)."""
+
+    types: list[str] | None = Field(None, description="Assertable entity types; absent: problem-like types.")
+    source: Literal["rules", "model"] | None = Field(None, description="The default source; absent: the model "
+                                                     "when the bundle has one, else the rules.")
+    model: AssertionModel | None = None
+    evaluation: dict[str, Any] = Field(default_factory=dict, description="Figures of the rules (and the model).")
+
+
+ASSERTION_STAGE = "assertion"
+
+
 class Manifest(_Strict):
     """What ``clinx export`` writes; see docs/contracts.md for every field."""
 
@@ -97,11 +138,33 @@ class Manifest(_Strict):
         default_factory=lambda: ["encode", "tag", "decode"],
         description="The model's stages in order: encode, tag, decode, then any that work on the spans.",
     )
+    assertion: AssertionSpec = Field(default_factory=AssertionSpec)
     evaluation: dict[str, Any] = Field(default_factory=dict)
     parity: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""
     clinx_version: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _assertion_stage(cls, data: Any) -> Any:
+        """A bundle with an assertable type runs the assertion stage, even one written before it existed."""
+        if not isinstance(data, dict) or not isinstance(data.get("entity_types"), list):
+            return data
+        spec = data.get("assertion")
+        types = spec.get("types") if isinstance(spec, dict) else None
+        assertable = types if isinstance(types, list) else default_assertable(
+            [label for label in data["entity_types"] if isinstance(label, str)])
+        stages = data.get("stages", ["encode", "tag", "decode"])
+        if assertable and isinstance(stages, list) and ASSERTION_STAGE not in stages:
+            data = {**data, "stages": [*stages, ASSERTION_STAGE]}
+        return data
+
+    @property
+    def assertable_types(self) -> list[str]:
+        """Entity types that carry an assertion status (the spec's, or the problem-like types)."""
+        types = self.assertion.types
+        return list(types) if types is not None else default_assertable(self.entity_types)
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -125,6 +188,10 @@ class Manifest(_Strict):
         names = [member.name for member in self.members]
         if len(set(names)) != len(names):
             raise ValueError("field members: names must be unique")
+        if not set(self.assertable_types) <= set(self.entity_types):
+            raise ValueError("field assertion.types: every assertable type must be one of entity_types")
+        if self.assertion.source == "model" and self.assertion.model is None:
+            raise ValueError("field assertion.source: 'model' needs assertion.model")
         return self
 
     @property
@@ -220,7 +287,10 @@ def verify_bundle(root: Path, precisions: set[str] | None = None) -> Manifest:
     """Manifest plus checksums of the tokenizer and of the variants to be loaded (all by default)."""
     manifest = read_manifest(root)
     verify_file(root, manifest.tokenizer)
-    for member in manifest.members:
+    classifier = manifest.assertion.model
+    if classifier is not None:
+        verify_file(root, classifier.tokenizer)
+    for member in [*manifest.members, *(classifier.members if classifier is not None else [])]:
         for precision, variant in member.variants.items():
             if precisions is None or precision in precisions:
                 verify_variant(root, variant)

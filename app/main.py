@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import deidentify, extract, ops
+from app.api import assertion, deidentify, extract, ops
 from app.api.deid_schemas import DeidentifyRequest
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestObserver
 from app.api.openapi import ClinxAPI
-from app.api.schemas import ExtractRequest
+from app.api.schemas import AssertionRequest, ExtractRequest
 from app.clients import ClientRegistry
 from app.metrics import Metrics
 from app.settings import Settings
@@ -23,7 +24,14 @@ from app.state import ServerState
 from app.ui import install as install_ui
 
 DESCRIPTION = """Clinical concept extraction with CLIN-X taggers (XLM-RoBERTa-large further pre-trained on
-clinical text). `POST /extract` returns concept spans with exact character offsets; see docs/api.md."""
+clinical text). `POST /extract` returns concept spans with exact character offsets and, for problems, their
+assertion status; `POST /assertion` asserts spans found by other tools; see docs/api.md."""
+
+
+def refine_schema(components: dict[str, Any], state: ServerState) -> None:
+    """Narrow the loaded schema to what is served: /deidentify's models and keys, assertion's sources."""
+    deidentify.constrain_schema(components, state)
+    assertion.constrain_schema(components, state)
 
 
 def create_app(settings: Settings | None = None, state: ServerState | None = None) -> FastAPI:
@@ -51,12 +59,14 @@ def create_app(settings: Settings | None = None, state: ServerState | None = Non
 
     # docs_url/redoc_url None: app.ui serves both from local files (closed networks).
     app = ClinxAPI(title="clinx-serve", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                   bodies=[ExtractRequest, DeidentifyRequest], served=served, docs_url=None, redoc_url=None,
-                   refine=lambda schema: deidentify.constrain_schema(schema["components"]["schemas"], state))
+                   bodies=[ExtractRequest, AssertionRequest, DeidentifyRequest], served=served,
+                   docs_url=None, redoc_url=None,
+                   refine=lambda schema: refine_schema(schema["components"]["schemas"], state))
     app.state.clinx = state
     app.state.clients = clients
     install_error_handlers(app)
     app.include_router(extract.router, tags=["extraction"])
+    app.include_router(assertion.router, tags=["extraction"])
     deidentify.install(app, settings)
     app.include_router(ops.health)
     app.include_router(ops.router, tags=["operations"])

@@ -61,7 +61,8 @@ class Metrics:
                                    registry=r)
         self.queue_depth = Gauge("clinx_queue_depth", "Windows waiting for a batch.", ["model"], registry=r)
         self.queue_tokens = Gauge("clinx_queue_tokens", "Tokens waiting for a batch.", ["model"], registry=r)
-        self.entities = Counter("clinx_entities", "Entities returned, by label.", ["model", "label"], registry=r)
+        self.entities = Counter("clinx_entities", "Entities (and /assertion spans) returned, by label and assertion "
+                                "status (none: no assertion).", ["model", "label", "assertion"], registry=r)
         self.deid_items = Counter(
             "clinx_deid_items", "PHI spans replaced by /deidentify: category, operator, source (model or pattern).",
             ["model", "category", "operator", "source"], registry=r,

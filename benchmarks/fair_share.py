@@ -106,10 +106,15 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         key = str(record["status"]) + (f" ({record['reason']})" if record.get("reason") else "")
         statuses[key] = statuses.get(key, 0) + 1
     seconds = [r["end"] - r["start"] for r in records if r["status"] == 200]
-    latency = {f"p{q}_ms": (None if (value := percentile(seconds, q)) is None else round(value * 1000, 1))
-               for q in (50, 90, 99, 100)}
+    queued = [r["queue_ms"] / 1000 for r in records if r["status"] == 200 and "queue_ms" in r]
     return {"requests": len(records), "statuses": statuses, "ok": len(seconds),
-            "ok_per_s": round(len(seconds) / (end - begin), 3), "latency": latency}
+            "ok_per_s": round(len(seconds) / (end - begin), 3), "latency": percentiles_ms(seconds),
+            "queue_wait": percentiles_ms(queued)}
+
+
+def percentiles_ms(seconds: list[float]) -> dict[str, float | None]:
+    return {f"p{q}_ms": (None if (value := percentile(seconds, q)) is None else round(value * 1000, 1))
+            for q in (50, 90, 99, 100)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,9 +196,10 @@ def markdown(report: dict[str, Any]) -> str:
     m, lone, flood, overload = report["machine"], report["lone"], report["flood"], report["overload"]
 
     def row(name: str, s: dict[str, Any]) -> str:
-        latency = s["latency"]
+        latency, queued = s["latency"], s["queue_wait"]
         return (f"| {name} | {s['requests']} | {', '.join(f'{k}: {v}' for k, v in sorted(s['statuses'].items()))} "
-                f"| {latency['p50_ms']} | {latency['p99_ms']} | {latency['p100_ms']} |")
+                f"| {latency['p50_ms']} | {latency['p99_ms']} | {latency['p100_ms']} | {queued['p50_ms']} "
+                f"| {queued['p99_ms']} |")
 
     return f"""# Fair share and admission by deadline
 
@@ -208,8 +214,8 @@ server settings: {report['settings']}. Long notes: 40 MTSamples notes of 4,000-8
 
 Capacity: {report['capacity_long_notes_per_s']} long notes/s (closed loop, 8 clients).
 
-| phase / client | requests | statuses | p50 ms | p99 ms | max ms |
-|---|---|---|---|---|---|
+| phase / client | requests | statuses | p50 ms | p99 ms | max ms | queue wait p50 ms | queue wait p99 ms |
+|---|---|---|---|---|---|---|---|
 {row("lone: ehr, 1 short note/s", lone)}
 {row("flood: research, long notes at 5x capacity", flood["research"])}
 {row("flood: ehr, 1 short note/s", flood["ehr"])}
@@ -218,7 +224,8 @@ Capacity: {report['capacity_long_notes_per_s']} long notes/s (closed loop, 8 cli
 - **ehr's p99 in the flood / its lone p99: {report['ehr_p99_ratio']}** (target: within 3). A batch
   is never interrupted: a note that arrives while one runs waits for it, so in a flood the floor of
   ehr's latency is its lone latency plus up to one of research's batches (here {report['flood_batch_ms']} ms
-  of model time on average).
+  of model time on average). The queue-wait columns (the server's `X-Clinx-Queue-Time-Ms`) separate
+  the scheduler's share of a latency from the rest (HTTP, tokenising, decoding, a busy CPU).
 - ehr's 429s in the flood: {sum(v for k, v in flood['ehr']['statuses'].items() if k.startswith('429'))};
   research's: {sum(v for k, v in flood['research']['statuses'].items() if k.startswith('429'))}.
 - Overload: {overload['statuses'].get('504', 0)} x 504 among {overload['requests']} requests

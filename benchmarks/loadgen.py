@@ -132,6 +132,8 @@ class Generator:
             if response.status_code == 200:
                 payload = response.json()
                 record["entities"] = sum(len(d.get("entities", d.get("items", []))) for d in payload["documents"])
+                if "x-clinx-queue-time-ms" in response.headers:  # the part of the latency spent in the queue
+                    record["queue_ms"] = float(response.headers["x-clinx-queue-time-ms"])
             elif response.status_code == 429:  # why: a client's share, or a deadline the queue would miss
                 record["reason"] = response.json()["error"].get("detail", {}).get("reason")
         except httpx.HTTPError as error:

@@ -69,9 +69,9 @@ def relabel(documents: Sequence[Document], label_map: Mapping[str, str], collaps
     return result
 
 
-def load_documents(path: Path, options: CorpusOptions, *, role: str = "corpus") -> list[Document]:
-    """Read, report (counts and issue locations only) and relabel one corpus."""
-    report = read_corpus(options.format, path, on_error=options.on_error)  # type: ignore[arg-type]
+def load_documents(path: Path, options: CorpusOptions, *, role: str = "corpus", **reader: Any) -> list[Document]:
+    """Read, report (counts and issue locations only) and relabel one corpus (``reader``: the format's options)."""
+    report = read_corpus(options.format, path, on_error=options.on_error, **reader)  # type: ignore[arg-type]
     print(f"{role} {path}: {report.summary()}", file=sys.stderr)
     for issue in report.issues[:SHOWN_ISSUES]:
         print(f"  {issue}", file=sys.stderr)

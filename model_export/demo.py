@@ -99,6 +99,26 @@ def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None,
     return train(config, train_docs, dev_docs)
 
 
+def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: int = 13) -> bool:
+    """A MiniLM assertion classifier on the synthetic corpus, into the bundle, when its spans carry
+    assertions (False, and the bundle keeps the rules alone, when they do not)."""
+    from model_export.assertion_export import export_assertion
+    from model_export.assertion_train import AssertionTrainConfig, train_assertion
+
+    train_docs, dev_docs = split_demo_corpus(generate_demo_corpus(documents, seed=seed))
+    asserted = {dict(span.attributes).get("assertion") for d in train_docs for span in d.spans} - {None}
+    if len(asserted) < 2:
+        log.info("demo corpus records no assertions: the demo bundle asserts with the rules alone")
+        return False
+    train_assertion(AssertionTrainConfig(base_model=str(minilm_path()), output_dir=work / "assertion", epochs=2,
+                                         learning_rate=1e-4, batch_size=32, max_length=48, seed=seed,
+                                         corpus={"name": "clinx synthetic demo corpus", "seed": seed}),
+                    train_docs, dev_docs)
+    export_assertion(work / "assertion", bundle, eval_documents=dev_docs,
+                     eval_corpus={"name": "clinx synthetic demo corpus (dev)"})
+    return True
+
+
 def build_demo_bundle(output: Path, recipe: DemoRecipe = CONCEPTS) -> Path:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clinx-demo-") as work:
@@ -118,6 +138,8 @@ def build_demo_bundle(output: Path, recipe: DemoRecipe = CONCEPTS) -> Path:
                 demo=True,
             )
         )
+        if recipe.task_type == "concepts":
+            add_demo_assertion(output, Path(work), documents=recipe.documents, seed=recipe.seed)
     log.info("%s bundle built in %.0f s: %s", recipe.name, time.monotonic() - started, output)
     return output
 

@@ -9,6 +9,7 @@ and decoding), spans scored by :func:`model_export.scoring.score`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,8 @@ class Predictor:
     predict: PredictFn
     members: int
     details: dict[str, Any] = field(default_factory=dict)
+    # A bundle with an assertion stage: (texts, spans per text, source or None) -> (assertion, historical) per span.
+    assess: Callable[..., list[list[tuple[str, bool | None]]]] | None = None
 
     @property
     def entity_types(self) -> list[str]:
@@ -133,9 +136,17 @@ def bundle_predictor(root: Path, *, variant: str = "fp32", device: str = "cpu", 
     def predict(texts: Sequence[str]) -> list[list[Entity]]:
         return [result.entities for result in extractor.extract(texts)]
 
+    stage: Any = extractor.stage("assertion")
+
+    def assess(texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], source: str | None = None
+               ) -> list[list[tuple[str, bool | None]]]:
+        found = extractor.run_sync(stage.assess(texts, spans, deadline=time.monotonic() + 3600, source=source))
+        return [[(item.assertion, item.historical) for item in document] for document in found]
+
     return Predictor("bundle", bundle_encoder(root, manifest), list(manifest.tags), predict, len(manifest.members),
                      {"name": manifest.name, "version": manifest.version, "variant": runtime.variant,
-                      "provider": runtime.provider, "decode": extractor.pipeline.decode.rule})
+                      "provider": runtime.provider, "decode": extractor.pipeline.decode.rule},
+                     assess if stage is not None else None)
 
 
 def ensemble_predictor(root: Path, *, device: str = "cpu", decode: DecodeRule | None = None) -> Predictor:

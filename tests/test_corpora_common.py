@@ -30,6 +30,7 @@ def test_formats_names_every_reader() -> None:
         "brat",
         "conll",
         "jsonl",
+        "negex",
     }
 
 

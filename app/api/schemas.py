@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 OffsetEncoding = Literal["codepoint", "utf16", "utf8"]
+AssertionClass = Literal["present", "absent", "possible", "conditional", "hypothetical", "associated_with_someone_else"]
+AssertionSource = Literal["rules", "model"]
+ASSERTION_OPTION = ("Assertion status of entities of an assertable type: true (default: the model's own source), "
+                    "false (skip the stage), or the source: \"rules\" (any model; nothing to assert where it has no "
+                    "assertable type) or \"model\" (422 when the model has no trained classifier).")
+HISTORICAL = "True when the problem is in the patient's past; absent where the source cannot tell."
 
 
 class DocumentIn(BaseModel):
@@ -62,6 +68,7 @@ class ExtractRequest(DocumentsRequest):
 
     documents: list[DocumentIn] | SkipJsonSchema[None] = Field(None, description="Documents to tag.")
     labels: list[str] | None = Field(None, description="Return only these entity labels.")
+    assertion: StrictBool | AssertionSource = Field(True, description=ASSERTION_OPTION)  # 0/1 are not booleans
 
 
 class EntityOut(BaseModel):
@@ -70,6 +77,8 @@ class EntityOut(BaseModel):
     text: str = Field(description="Exactly the document's text between start and end.")
     label: str
     score: float = Field(ge=0, le=1, description="Mean probability of the chosen tags over the span.")
+    assertion: AssertionClass | None = Field(None, description="Only on entities of an assertable type.")
+    historical: bool | None = Field(None, description=HISTORICAL)
 
 
 class DocumentStats(BaseModel):
@@ -94,6 +103,50 @@ class ModelOut(BaseModel):
 class ExtractResponse(BaseModel):
     model: ModelOut
     documents: list[DocumentOut]
+
+
+class SpanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: int = Field(ge=0, description="Start offset in the request's offset_encoding.")
+    end: int = Field(ge=1, description="End offset (exclusive) in the request's offset_encoding.")
+    label: str = Field(min_length=1, max_length=100, description="The caller's label, echoed back.")
+
+
+class AssertionDocumentIn(DocumentIn):
+    spans: list[SpanIn] = Field(description="Concepts found by the caller's own tools.")
+
+
+class AssertionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"documents": [{"id": "note-1", "text": "Patient denies chest pain.",
+                                                        "spans": [{"start": 15, "end": 25, "label": "problem"}]}]}]},
+    )
+
+    documents: list[AssertionDocumentIn] = Field(description="Documents with the spans to assert.")
+    offset_encoding: OffsetEncoding = Field("codepoint", description="Unit of the spans' start/end, in and out.")
+    model: str | None = Field(None, description="Bundle name, when the server serves several.")
+    timeout_s: float | None = Field(None, ge=0.1, description="Deadline in seconds for this request.")
+    source: AssertionSource | None = Field(None, description="rules or model; default: the model's own source.")
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+    label: str
+    assertion: AssertionClass
+    historical: bool | None = Field(None, description=HISTORICAL)
+
+
+class AssertionDocumentOut(BaseModel):
+    id: str
+    spans: list[SpanOut]
+
+
+class AssertionResponse(BaseModel):
+    model: ModelOut
+    documents: list[AssertionDocumentOut]
 
 
 class ErrorBody(BaseModel):

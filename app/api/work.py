@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 
@@ -21,6 +22,7 @@ from app.engine.pipeline import ExtractResult
 from app.engine.stages import discard_outcome
 from app.state import ServerState
 
+Result = TypeVar("Result")
 DISCONNECT_POLL_S = 0.1  # only where the ASGI server's receive returns at once
 ERROR_STATUSES: dict[int, str] = {
     400: "Invalid JSON, invalid UTF-8 or a lone surrogate.",
@@ -30,7 +32,8 @@ ERROR_STATUSES: dict[int, str] = {
     413: "Body, document count or a document's length over the configured limit.",
     415: "Content type is not application/json.",
     404: "The requested model is not served.",
-    422: "The body does not match the schema (unknown field, wrong type, unknown label).",
+    422: "The body does not match the schema (unknown field, wrong type, unknown label, bad span, "
+         "unavailable assertion source).",
     429: "This client's share of the queue is full, or the queued work would not let the request finish within "
          "its deadline; retry after the Retry-After seconds.",
     503: "Not ready (loading, warming up) or draining.",
@@ -81,15 +84,25 @@ def pick_model(state: ServerState, name: str | None, request: Request | None = N
 
 
 async def run_model(request: Request, state: ServerState, model: Extractor, texts: list[str],
-                    timeout_s: float | None) -> ExtractResult:
-    """The pipeline on the texts within the request's deadline; 429, 504 or 499 as ``ApiError``."""
+                    timeout_s: float | None, options: Mapping[str, Any] | None = None) -> ExtractResult:
+    """The pipeline on the texts within the request's deadline; 429, 504 or 499 as ``ApiError``.
+
+    ``options``: the request's value per entity stage (``{"assertion": False}`` skips assertion).
+    """
+    return await run_work(request, state, texts, timeout_s,
+                          lambda deadline: model.extract_async(texts, deadline=deadline, options=options))
+
+
+async def run_work(request: Request, state: ServerState, texts: list[str], timeout_s: float | None,
+                   work: Callable[[float], Awaitable[Result]]) -> Result:
+    """``work(deadline)`` while the request counts as in flight; 429/504/499 as the API promises."""
     settings = state.settings
     timeout = min(timeout_s or settings.request_timeout_s, settings.max_request_timeout_s)
     request.state.documents = len(texts)
     request.state.characters = sum(len(text) for text in texts)
     state.request_started()
     try:
-        return await _until_disconnect(request, model.extract_async(texts, deadline=time.monotonic() + timeout))
+        return await _until_disconnect(request, work(time.monotonic() + timeout))
     except QueueFull as error:
         raise ApiError(429, "queue_full", error.message, error.detail,
                        headers={"Retry-After": str(error.retry_after_s)}) from None
@@ -100,16 +113,16 @@ async def run_model(request: Request, state: ServerState, model: Extractor, text
         state.request_finished()
 
 
-async def _until_disconnect(request: Request, work: Any) -> ExtractResult:
+async def _until_disconnect(request: Request, work: Awaitable[Result]) -> Result:
     """Run the pipeline, cancelling it (and dropping its queued windows) if the client goes away.
 
     The body has been read, so the ASGI ``receive`` now only returns when the client disconnects:
     waiting on it costs nothing per request, where polling cost a timer and a receive every 0.1 s.
     """
-    task: asyncio.Task[ExtractResult] = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
+    task: asyncio.Future[Result] = asyncio.ensure_future(work)
+    watcher: asyncio.Future[Any] = asyncio.ensure_future(_disconnected(request))
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([task, watcher], return_when=asyncio.FIRST_COMPLETED)
     except BaseException:  # the server is stopping: neither may outlive the request
         task.cancel()
         raise
@@ -132,11 +145,16 @@ def answered(response: Response, state: ServerState, model: Extractor, result: E
              wanted: set[str] | None = None) -> ModelOut:
     """Metrics and timing headers of a finished run; the model identity for the body."""
     record(state, model, result, wanted)
-    identity = model.identity
-    response.headers["X-Clinx-Model"] = f"{identity.name}/{identity.version}/{identity.sha256}"
     response.headers["X-Clinx-Queue-Time-Ms"] = f"{result.queue_wait_s * 1000:.1f}"
     response.headers["X-Clinx-Inference-Time-Ms"] = f"{result.inference_s * 1000:.1f}"
     response.headers["X-Clinx-Tokenize-Time-Ms"] = f"{result.tokenize_s * 1000:.1f}"
+    return model_out(response, model)
+
+
+def model_out(response: Response, extractor: Extractor) -> ModelOut:
+    """The model block of a response, and its ``X-Clinx-Model`` header."""
+    identity = extractor.identity
+    response.headers["X-Clinx-Model"] = f"{identity.name}/{identity.version}/{identity.sha256}"
     return ModelOut(name=identity.name, version=identity.version, sha256=identity.sha256)
 
 
@@ -150,4 +168,4 @@ def record(state: ServerState, extractor: Extractor, result: ExtractResult, want
         metrics.tokens.labels(model).inc(outcome.tokens)
         for entity in outcome.entities:
             if wanted is None or entity.label in wanted:  # count what the client receives
-                metrics.entities.labels(model, entity.label).inc()
+                metrics.entities.labels(model, entity.label, entity.assertion or "none").inc()

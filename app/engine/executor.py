@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 RunModel = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], list[npt.NDArray[Any]]]
-CentreLogits = npt.NDArray[np.float32]  # [members, centre tokens, tags]
+CentreLogits = npt.NDArray[np.float32]  # [members, centre tokens, tags] (a sequence classifier: [members, classes])
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,23 @@ def pad_rows(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[npt.NDArray[np
     return input_ids, attention_mask
 
 
+OutputSelector = Callable[[npt.NDArray[Any], int, WindowRow], npt.NDArray[Any]]
+"""Which part of one member's batch output belongs to a row: ``(output, row index, row) -> array``."""
+
+
+def centre_of(output: npt.NDArray[Any], row: int, window: WindowRow) -> npt.NDArray[Any]:
+    """A tagger's row: the logits of its centre tokens (``output`` is ``[batch, sequence, tags]``)."""
+    begin, end = window.centre
+    centre: npt.NDArray[Any] = output[row, begin:end]
+    return centre
+
+
+def whole_row(output: npt.NDArray[Any], row: int, window: WindowRow) -> npt.NDArray[Any]:
+    """A sequence classifier's row: its one vector of logits (``output`` is ``[batch, classes]``)."""
+    vector: npt.NDArray[Any] = output[row]
+    return vector
+
+
 @dataclass(frozen=True)
 class BatchOutcome:
     """Per window, its centre's logits of every member; and the batch's shape, for metrics."""
@@ -49,15 +66,16 @@ class BatchOutcome:
 class Executor:
     """A model function (ONNX Runtime sessions, or PyTorch offline) applied to batches of windows."""
 
-    def __init__(self, run_model: RunModel, pad_id: int) -> None:
+    def __init__(self, run_model: RunModel, pad_id: int, select: OutputSelector = centre_of) -> None:
         self._run_model = run_model
         self.pad_id = pad_id
+        self._select = select
 
     def run(self, windows: Sequence[WindowRow]) -> BatchOutcome:
         input_ids, mask = pad_rows([window.input_ids for window in windows], self.pad_id)
         member_logits = self._run_model(input_ids, mask)
         centres = [
-            np.stack([logits[row, begin:end] for logits in member_logits]).astype(np.float32, copy=False)
-            for row, (begin, end) in enumerate(window.centre for window in windows)
+            np.stack([self._select(logits, row, window) for logits in member_logits]).astype(np.float32, copy=False)
+            for row, window in enumerate(windows)
         ]
         return BatchOutcome(centres, int(mask.size), int(mask.sum()))

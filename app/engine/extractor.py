@@ -19,7 +19,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,15 @@ from app.engine.budget import batch_budget
 from app.engine.executor import Executor, WindowRow
 from app.engine.pipeline import ExtractResult, Pipeline
 from app.engine.runtime import CPU, Runtime
-from app.engine.stages import DecodeStage, DocumentResult, EncodeStage, TagStage, entity_stages
+from app.engine.stages import (
+    DecodeStage,
+    DocumentResult,
+    EncodeStage,
+    EntityStage,
+    StageContext,
+    TagStage,
+    entity_stages,
+)
 
 log = logging.getLogger("clinx.engine")
 
@@ -123,10 +131,13 @@ class Extractor:
             raise LoadError(f"max_batch_tokens {options.max_batch_tokens} is smaller than the bundle's max_length "
                             f"{manifest.max_length}: no window would fit in a batch")
         encoder = bundle_encoder(root, manifest)
-        after = entity_stages(root, manifest)
         runtime = Runtime(root, manifest, device=options.device, device_id=options.device_id,
                           variant=options.variant, intra_op_threads=options.intra_op_threads,
                           enable_tensorrt=options.tensorrt)
+        after = entity_stages(root, manifest, StageContext(
+            runtime.provider, options.variant, options.device_id, options.intra_op_threads, options.max_batch_tokens,
+            options.max_padding_ratio, options.max_queue_delay_ms / 1000, options.max_reorder_ms / 1000,
+            options.max_queue_tokens, observe))
         budget = batch_budget(options.max_batch_tokens, runtime.provider, manifest.max_length)
         executor = Executor(runtime.run, manifest.special.pad_id)
         warm_up(executor, manifest.max_length, budget)
@@ -152,22 +163,31 @@ class Extractor:
     async def start(self) -> None:
         """Start the inference thread(s) on the running loop (the server's lifespan does this)."""
         self.batcher.start()
+        for stage in self.pipeline.after:
+            await stage.start()
 
     async def extract_async(self, texts: Sequence[str], *, deadline: float | None = None,
-                            client: str | None = None) -> ExtractResult:
+                            client: str | None = None, options: Mapping[str, Any] | None = None
+                            ) -> ExtractResult:
         """Entities per document, with timings. Raises QueueFull or DeadlineExceeded (``time.monotonic`` deadline).
 
         ``client`` names the caller for the queue's fair share (default: the request's authenticated
-        client in the server, ``anonymous`` elsewhere).
+        client in the server, ``anonymous`` elsewhere). ``options``: the request's value per entity
+        stage, e.g. ``{"assertion": False}`` skips assertion.
         """
         if not self.batcher.running:
             await self.start()
         token = current_client.set(client) if client is not None else None
         try:
-            return await self.pipeline.run(list(texts), deadline=deadline or time.monotonic() + NO_DEADLINE_S)
+            return await self.pipeline.run(list(texts), deadline=deadline or time.monotonic() + NO_DEADLINE_S,
+                                           options=options)
         finally:
             if token is not None:
                 current_client.reset(token)
+
+    def stage(self, name: str) -> EntityStage | None:
+        """The entity stage of that name, when the bundle has it (e.g. ``"assertion"``)."""
+        return next((stage for stage in self.pipeline.after if stage.name == name), None)
 
     @property
     def ready(self) -> bool:
@@ -175,18 +195,24 @@ class Extractor:
 
     async def stop(self) -> None:
         await self.batcher.stop()
+        for stage in self.pipeline.after:
+            await stage.stop()
 
     # ------------------------------------------------------------------ sync (notebooks, jobs, evaluation)
 
-    def extract(self, texts: Sequence[str]) -> list[DocumentResult]:
+    def extract(self, texts: Sequence[str], options: Mapping[str, Any] | None = None) -> list[DocumentResult]:
         """Entities per document, blocking; thread-safe (concurrent callers share batches)."""
+        result: ExtractResult = self.run_sync(self.extract_async(texts, options=options))
+        return result.documents
+
+    def run_sync(self, coroutine: Any) -> Any:
+        """Run a coroutine of this extractor (or of one of its stages) on its private loop, blocking."""
         with self._lock:
             if self._private is None:
                 self._private = _PrivateLoop()
                 self._private.start()
                 self._private.call(self.start())
-        result: ExtractResult = self._private.call(self.extract_async(texts))
-        return result.documents
+        return self._private.call(coroutine)
 
     def close(self) -> None:
         """Stop the inference thread(s) of a synchronous extractor (an async caller awaits ``stop``)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.engine.batcher import DeadlineExceeded
 from app.engine.stages import DecodeStage, DocumentResult, EncodeStage, EntityStage, TagStage
@@ -32,8 +34,12 @@ class Pipeline:
     def stage_names(self) -> list[str]:
         return ["encode", "tag", "decode", *(stage.name for stage in self.after)]
 
-    async def run(self, texts: list[str], *, deadline: float) -> ExtractResult:
-        """Entities per document. Raises QueueFull (nothing queued) or DeadlineExceeded."""
+    async def run(self, texts: list[str], *, deadline: float, options: Mapping[str, Any] | None = None
+                  ) -> ExtractResult:
+        """Entities per document. Raises QueueFull (nothing queued) or DeadlineExceeded.
+
+        ``options`` holds the request's value per entity stage (``False`` skips that stage).
+        """
         started = time.monotonic()
         documents = await asyncio.to_thread(self.encode, texts)
         tokenized = time.monotonic()
@@ -44,7 +50,9 @@ class Pipeline:
         results = [self.decode(document, window_logits) for document, window_logits in zip(documents, logits,
                                                                                                strict=True)]
         for stage in self.after:
-            results = await stage(texts, results)
+            option = (options or {}).get(stage.name, True)
+            if option is not False:
+                results = await stage(texts, results, deadline=deadline, option=option)
         finished = time.monotonic()
         queue_wait = last_started - tokenized if last_started is not None else 0.0
         return ExtractResult(results, tokenized - started, queue_wait, finished - tokenized - queue_wait)

@@ -10,6 +10,7 @@ say) touches neither the scheduler nor the other stages nor the API of the other
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -117,15 +118,44 @@ class DecodeStage:
 
 
 class EntityStage(Protocol):
-    """A stage after decode: reads the texts and their spans, returns them enriched (same documents, same order)."""
+    """A stage after decode: reads the texts and their spans, returns them enriched (same documents, same order).
+
+    ``option`` is the request's value for the stage (``True`` when it gave none; a request that gives
+    ``False`` skips the stage). ``start``/``stop`` run with the extractor's (a stage with a model of
+    its own starts its batcher there).
+    """
 
     name: str
 
-    async def __call__(self, texts: Sequence[str], documents: list[DocumentResult]) -> list[DocumentResult]: ...
+    async def __call__(self, texts: Sequence[str], documents: list[DocumentResult], *, deadline: float,
+                       option: Any = True) -> list[DocumentResult]: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
-EntityStageFactory = Callable[[Path, Manifest], EntityStage]
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage with a model of its own needs to run it like the tagger: the tagger's device, the
+    requested precision (``auto``: by device), and the queue settings and metrics observer of the extractor."""
+
+    provider: str
+    variant: str
+    device_id: int = 0
+    intra_op_threads: int = 0
+    max_batch_tokens: int = 0
+    max_padding_ratio: float | None = 0.1
+    max_queue_delay_s: float = 0.005
+    max_reorder_s: float = 2.0
+    max_queue_tokens: int = 262144
+    observe: Callable[[str], Any] | None = None
+
+
+EntityStageFactory = Callable[[Path, Manifest, StageContext], EntityStage]
 ENTITY_STAGES: dict[str, EntityStageFactory] = {}
+# Stages this server has, imported only when a bundle lists them (their dependencies load on demand).
+BUILT_IN_STAGES = {"assertion": "app.assertion.stage"}
 
 
 def register_entity_stage(name: str, factory: EntityStageFactory) -> None:
@@ -133,16 +163,18 @@ def register_entity_stage(name: str, factory: EntityStageFactory) -> None:
     ENTITY_STAGES[name] = factory
 
 
-def entity_stages(root: Path, manifest: Manifest) -> list[EntityStage]:
+def entity_stages(root: Path, manifest: Manifest, context: StageContext) -> list[EntityStage]:
     """The stages the manifest lists after encode, tag, decode; BundleError for one this server lacks."""
     if tuple(manifest.stages[: len(CORE_STAGES)]) != CORE_STAGES:
         raise BundleError(f"{root / 'manifest.json'}: field stages must begin with {list(CORE_STAGES)}")
     built = []
     for name in manifest.stages[len(CORE_STAGES):]:
+        if name not in ENTITY_STAGES and name in BUILT_IN_STAGES:
+            importlib.import_module(BUILT_IN_STAGES[name])  # registers itself
         if name not in ENTITY_STAGES:
             raise BundleError(f"{root / 'manifest.json'}: field stages names {name!r}, which this server does not "
                               f"have (known: {sorted(ENTITY_STAGES) or 'none beyond the core stages'})")
-        built.append(ENTITY_STAGES[name](root, manifest))
+        built.append(ENTITY_STAGES[name](root, manifest, context))
     return built
 
 

@@ -36,9 +36,16 @@ class Document:
 
 @dataclass(frozen=True)
 class Entity:
-    """A predicted concept: code point offsets into the text, the label and its mean probability."""
+    """A predicted concept: code point offsets into the text, the label and its mean probability.
+
+    ``assertion`` (present, absent, possible, conditional, hypothetical, associated_with_someone_else)
+    and ``historical`` are set by the assertion stage on entities of an assertable type; None elsewhere,
+    and ``historical`` is None too where the source cannot tell.
+    """
 
     start: int
     end: int
     label: str
     score: float
+    assertion: str | None = None
+    historical: bool | None = None

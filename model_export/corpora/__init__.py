@@ -29,6 +29,7 @@ from model_export.corpora.i2b2_2010 import read_i2b2_2010
 from model_export.corpora.i2b2_2012 import read_i2b2_2012, read_i2b2_2012_concepts, read_i2b2_2012_time
 from model_export.corpora.i2b2_2014 import read_i2b2_2014
 from model_export.corpora.jsonl import read_jsonl
+from model_export.corpora.negex import read_negex
 
 # Each reader takes ``(path, *, on_error, **its own options)``; options differ, hence ``...``.
 Reader = Callable[..., CorpusReport]
@@ -43,6 +44,7 @@ FORMATS: dict[str, Reader] = {
     "brat": read_brat,
     "conll": read_conll,
     "jsonl": read_jsonl,
+    "negex": read_negex,
 }
 
 
@@ -73,5 +75,6 @@ __all__ = [
     "read_i2b2_2012",
     "read_i2b2_2014",
     "read_jsonl",
+    "read_negex",
     "resolve_overlaps",
 ]
