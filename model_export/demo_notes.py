@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from model_export import demo_narrative as narrative
 from model_export import demo_phrases as phrases
+from model_export.demo_scenery import scenery
 from model_export.demo_text import Note, capitalized
 
 
@@ -60,6 +62,9 @@ def _exam(note: Note) -> list[Section]:
     rng = note.rng
     exam = [note.vitals()] if rng.random() < 0.8 else []
     lines = rng.sample(phrases.EXAM_LINES, rng.randint(2, 6))
+    for _ in range(rng.choice((0, 0, 1, 2))):  # a structure found normal: no concept on the line
+        lines.insert(rng.randrange(len(lines) + 1), (capitalized(rng.choice(scenery()["anatomy"])),
+                                                     narrative.NORMAL_EXAM))
     units = []
     for name, texts in lines:
         unit = note.fresh()
@@ -144,8 +149,9 @@ def operative_note(note: Note) -> list[Section]:
             (phrases.HISTORY, 0.55), (phrases.HYPOTHETICAL, 0.3), (phrases.FINDINGS, 0.15)), rng.randint(2, 5)))),
         (1.0, lambda: Section(_header(note, "DESCRIPTION OF PROCEDURE", "PROCEDURE IN DETAIL", "DETAILS OF PROCEDURE",
                                       "OPERATIVE PROCEDURE", "PROCEDURE NOTE"), _statements(note, (
-            (phrases.OPERATIVE, 0.9), (phrases.FINDINGS, 0.1)), rng.randint(3, 10)))),
-        (0.3, lambda: Section("FINDINGS", _statements(note, ((phrases.FINDINGS, 0.5), (phrases.NEGATED, 0.5)), 1))),
+            (narrative.NARRATIVE, 0.6), (phrases.OPERATIVE, 0.32), (phrases.FINDINGS, 0.08)), rng.randint(4, 14)))),
+        (0.4, lambda: Section("FINDINGS", _statements(note, (
+            (phrases.FINDINGS, 0.3), (phrases.NEGATED, 0.3), (narrative.NARRATIVE, 0.4)), rng.randint(1, 3)))),
     ]
     return sections + [build() for chance, build in extras if rng.random() < chance]
 

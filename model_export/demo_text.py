@@ -2,7 +2,8 @@
 
 :class:`Note` fills ``demo_phrases`` patterns: a concept slot becomes a span over the inserted term
 (with its article or possessive, which i2b2 2010 counts as part of the concept), a problem span
-records its assertion, and filler slots become plain text. The note keeps one patient (his or her
+records its assertion; scenery slots (``demo_scenery``: anatomy, instruments, positions, ...) and
+filler slots become plain text. The note keeps one patient (his or her
 pronouns throughout), one layout style and one random generator.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from app.text.types import Span
 from model_export import demo_phrases as phrases
 from model_export import demo_terms as terms
+from model_export.demo_scenery import scenery
 from model_export.demo_vocabulary import Term, article, pools
 
 SLOT = re.compile(r"\{(?:(a|the|poss)_)?(\w+)(?::(\w+))?\}")
@@ -82,6 +84,11 @@ class Note:
                     words = f"{self.determiner(determiner, term)} {words}"
                 assertion = ASSERTION_OF[suffix] if suffix else "present"
                 unit.concept(capitalized(words) if opens else words, pool.label, assertion)
+            elif slot in scenery():
+                words = self.rng.choice(scenery()[slot])
+                if determiner:
+                    words = f"{self.determiner(determiner, Term(words, countable=True))} {words}"
+                unit.plain(capitalized(words) if opens else words)
             else:
                 filled = self.filler(slot)
                 unit.plain(capitalized(filled) if opens else filled)

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from model_export import demo_operations as operations
 from model_export import demo_terms as terms
 
 # Head words of concepts that can be counted ("a mass", "an x-ray", "a Foley catheter").
@@ -153,6 +154,8 @@ def _devices() -> Iterable[str]:
             yield f"{size}-0 {material} sutures"
     for side in terms.SIDES[:2]:
         yield from (f"{side} {size} double-J ureteral stent" for size in ("6 x 24", "6 x 26", "7 x 26", "6 x 28"))
+    yield from operations.DEVICES_MORE
+    yield from operations.PLURAL_DEVICES
 
 
 def _procedures() -> Iterable[str]:
@@ -176,7 +179,32 @@ def _procedures() -> Iterable[str]:
         for joint in terms.JOINTS:
             yield from _sided(f"{joint} {injection}", True)
             yield from (f"{injection} of the {place}" for place in _sided(joint, True))
+    yield from _operations()
 
+
+def _operations() -> Iterable[str]:
+    """One-word operations with a few of the modifiers notes put before them (a fixed stride, not all of
+    them: the pool stays balanced), and implants with what is done to them."""
+    modifiers = operations.OPERATION_MODIFIERS
+    for index, (operation, sided) in enumerate(operations.OPERATIONS):
+        yield operation
+        yield from (f"{modifiers[(index * 7 + step * 5) % len(modifiers)]} {operation}" for step in range(6))
+        if sided:
+            yield from (f"{side} {operation}" for side in terms.SIDES)
+    for index, implant in enumerate(operations.IMPLANTS):
+        for step, action in enumerate(operations.IMPLANT_ACTIONS):
+            if (index + step) % 2 == 0:
+                yield f"{implant} {action}"
+            else:
+                determiner = "the" if implant.endswith("s") else article(implant)
+                yield f"{action} of {determiner} {implant}"
+
+
+def _generic() -> Iterable[str]:
+    yield from terms.GENERIC_TREATMENTS
+    yield from operations.GENERIC_NAMED
+    for head, modifiers in operations.GENERIC_COMBINED:
+        yield from (f"{modifier} {head}" for modifier in modifiers)
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,7 +216,7 @@ def pools() -> dict[str, Pool]:
         ("imaging", "test", _imaging()), ("lab", "test", _labs()), ("study", "test", _studies()),
         ("exam", "test", terms.EXAMS), ("medication", "treatment", _medications()),
         ("procedure", "treatment", _procedures()), ("device", "treatment", _devices()),
-        ("therapy", "treatment", terms.THERAPIES), ("generic", "treatment", terms.GENERIC_TREATMENTS),
+        ("therapy", "treatment", terms.THERAPIES), ("generic", "treatment", _generic()),
         ("anesthesia", "treatment", terms.ANESTHESIA), ("anesthesia_heading", "treatment", terms.ANESTHESIA_HEADINGS),
     ]
     owner: dict[str, str] = {}

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from app.text.segment import split_sentences
 from app.text.types import Document
 from app.text.words import Words
+from model_export import demo_narrative as narrative
 from model_export import demo_phrases as phrases
 from model_export import demo_terms as terms
 from model_export.demo_corpus import (
@@ -25,6 +26,7 @@ from model_export.demo_corpus import (
     pasted_documents,
     split_demo_corpus,
 )
+from model_export.demo_scenery import scenery
 from model_export.demo_text import SLOT, Note
 from model_export.demo_vocabulary import article, pools, vocabulary
 
@@ -32,7 +34,8 @@ VOCABULARY = vocabulary()
 DETERMINERS = re.compile(r"^(a|an|the|his|her) ", flags=re.IGNORECASE)
 PATTERNS = (phrases.HISTORY + phrases.NEGATED + phrases.POSSIBLE + phrases.CONDITIONAL + phrases.HYPOTHETICAL
             + phrases.FAMILY + phrases.PLAN + phrases.FINDINGS + phrases.OPERATIVE + phrases.PLAIN
-            + tuple(text for _, texts in phrases.EXAM_LINES for text in texts))
+            + tuple(text for _, texts in phrases.EXAM_LINES for text in texts) + narrative.NARRATIVE
+            + narrative.NORMAL_EXAM)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +91,21 @@ def test_terms_are_clean() -> None:
             assert term.text[0].isalnum() and term.text[-1].isalnum(), (name, term)
 
 
+def test_scenery_is_large_clean_and_never_a_concept() -> None:
+    """Anatomy, instruments, positions and steps: many phrases, none holding a concept as whole words."""
+    found = scenery()
+    assert len(found["anatomy"]) >= 500 and len(found["instrument"]) >= 300, {k: len(v) for k, v in found.items()}
+    assert len(found["position"]) >= 20 and len(found["step"]) >= 50
+    known = set().union(*VOCABULARY.values())
+    for slot, texts in found.items():
+        assert len(set(texts)) == len(texts), slot
+        for text in texts:
+            assert text == text.strip() and "  " not in text and text[0].isalnum(), (slot, text)
+            words = text.casefold().split()
+            grams = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+            assert not grams & known, (slot, text, grams & known)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("MRI of the brain", "an"), ("x-ray of the chest", "an"), ("EKG", "an"), ("CT scan", "a"), ("abscess", "an"),
     ("ureteral stent", "a"), ("urinary tract infection", "a"), ("umbilical hernia", "an"), ("kidney stone", "a"),
@@ -100,7 +118,8 @@ def test_patterns_only_use_known_slots_and_never_put_an_article_outside_a_concep
     fillers = {"he", "He", "his", "His", "him", "age", "sex", "duration", "year", "value", "cm", "mm", "ml", "region"}
     for pattern in PATTERNS:
         for determiner, slot, suffix in SLOT.findall(pattern):
-            assert slot in pools() or (slot in fillers and not determiner and not suffix), pattern
+            assert slot in pools() or slot in scenery() or (slot in fillers and not determiner and not suffix), pattern
+            assert not suffix or slot in pools(), pattern
             assert not suffix or suffix in ("absent", "possible", "conditional", "hypothetical", "family"), pattern
         for slot in re.findall(r"\b(?:a|an|the|his|her)\s+\{(?:(?:a|the|poss)_)?(\w+)", pattern, flags=re.IGNORECASE):
             assert slot not in pools(), pattern
@@ -241,6 +260,35 @@ def test_mtsamples_and_line_shapes_occur(corpus: list[Document]) -> None:
     for shape in ("clinic", "operative", "report"):
         marker = {"clinic": "ALLERGIES:", "operative": "ANESTHESIA:", "report": "IMPRESSION:"}[shape]
         assert sum(marker in text for text in texts) >= 50, shape
+
+
+def test_operative_narratives_keep_anatomy_instruments_and_positions_outside(corpus: list[Document]) -> None:
+    """The words real operative notes are made of occur often, and never inside a span."""
+    outside = " ".join(_outside_text(doc) for doc in corpus)
+    inside = " ".join(doc.text[span.start : span.end] for doc in corpus for span in doc.spans)
+    for slot, least in (("anatomy", 300), ("instrument", 150), ("position", 15), ("step", 40)):
+        seen = {text for text in scenery()[slot] if re.search(rf"\b{re.escape(text)}\b", outside)}
+        assert len(seen) >= least, (slot, len(seen))
+    for word in ("Trendelenburg", "hemostat", "retractor", "glidewire", "meatus", "dissection"):
+        assert re.search(rf"\b{word}\b", outside) and not re.search(rf"\b{word}\b", inside), word
+    operative = [doc for doc in corpus if "ANESTHESIA:" in doc.text]
+    assert 0.4 * len(corpus) <= len(operative) <= 0.6 * len(corpus)
+
+
+def test_modifiers_ordinals_and_plurals_stay_inside_treatments(corpus: list[Document]) -> None:
+    """i2b2 2010 keeps the whole noun phrase: "a second stage cystolithotripsy", "The catheters"."""
+    treatments = [doc.text[s.start : s.end] for doc in corpus for s in doc.spans if s.label == "treatment"]
+    patterns = (r"(?i)^(an? |the )?(second|staged|repeat|redo|revision|completion)\b.* \w+(ectomy|otomy|ostomy|"
+                r"plasty|tripsy|pexy|lysis)$", r"(?i)^the (\w+ )?(catheters|stents|drains|clips|sutures)$",
+                r"(?i)^(further|additional|definitive|surgical) (intervention|surgery|treatment)$",
+                r"(?i)(insertion|placement|removal|exchange)( of (an?|the) .+)?$")
+    for pattern in patterns:
+        assert sum(bool(re.search(pattern, text)) for text in treatments) >= 5, pattern
+
+
+def _outside_text(doc: Document) -> str:
+    cuts = [0, *(edge for span in doc.spans for edge in (span.start, span.end)), len(doc.text)]
+    return " | ".join(doc.text[start:end] for start, end in zip(cuts[::2], cuts[1::2], strict=True))
 
 
 def test_some_sentences_hold_no_concept(corpus: list[Document]) -> None:
