@@ -124,6 +124,7 @@ class Manifest(_Strict):
     chunk_subwords: int = Field(gt=0)
     context_subwords: int = Field(ge=0)
     pack_sentences: bool = False
+    paragraph_breaks: Literal["none", "centres", "windows"] = "none"
     segmenter: Segmenter
     tokenizer: FileEntry
     special_tokens: dict[Literal["cls_id", "sep_id", "pad_id"], int]
@@ -196,7 +197,7 @@ class Manifest(_Strict):
 
     @property
     def geometry(self) -> WindowGeometry:
-        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences)
+        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences, self.paragraph_breaks)
 
     @property
     def special(self) -> SpecialTokens:

@@ -110,6 +110,7 @@ def measure(bundle: Path, count: int, seed: int, variant: str, placements: Seque
     return {
         "bundle": {"path": str(bundle), "name": manifest.name, "version": manifest.version,
                    "decode": manifest.decode, "pack_sentences": manifest.pack_sentences,
+                   "paragraph_breaks": manifest.paragraph_breaks,
                    "chunk_subwords": manifest.chunk_subwords, "context_subwords": manifest.context_subwords,
                    "training": {key: (manifest.training.get("config") or {}).get(key)
                                 for key in ("context_dropout", "epochs", "learning_rate", "batch_size")}},
@@ -124,7 +125,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Stable under context: a note alone vs the same note inside a longer document", "",
         f"Bundle `{bundle['name']}` {bundle['version']} ({bundle['decode']} decoding, packed sentences "
-        f"{bundle['pack_sentences']}, centre {bundle['chunk_subwords']} / context {bundle['context_subwords']} "
+        f"{bundle['pack_sentences']}, blank lines bound {bundle.get('paragraph_breaks', 'none')}, "
+        f"centre {bundle['chunk_subwords']} / context {bundle['context_subwords']} "
         f"subwords; trained with context dropout {bundle['training']['context_dropout']}), variant "
         f"{result['variant']}, {result['notes']} MTSamples notes (seed {result['seed']}), "
         f"{result['spans_alone']} spans alone. Other notes are joined before and/or after the note by a blank line.",

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.text.decode import DECODE_RULES
 from app.text.types import Document
+from app.text.windows import PARAGRAPH_BREAKS
 from model_export.corpus_options import (
     CorpusOptions,
     add_corpus_arguments,
@@ -198,6 +199,9 @@ def train(argv: Sequence[str]) -> int:
     parser.add_argument("--pack-sentences", action=argparse.BooleanOptionalAction, default=False,
                         help="pack consecutive sentences into centres of up to --chunk-subwords (about 5x less "
                              "compute when serving; CLIN-X uses one sentence per window)")
+    parser.add_argument("--paragraph-breaks", choices=PARAGRAPH_BREAKS, default="none",
+                        help="blank lines (paragraphs, pasted notes) bound packed centres ('centres') or whole "
+                             "windows, context too ('windows'); 'none' ignores them (default)")
     parser.add_argument("--context-dropout", type=float, default=0.5, help="share of windows trained without context")
     parser.add_argument("--decode", choices=DECODE_RULES, default="word",
                         help="how tags become spans, for dev selection and in the exported bundle: word (a word "
@@ -232,7 +236,8 @@ def train(argv: Sequence[str]) -> int:
             batch_size=args.batch_size or (4 if args.pack_sentences else 16), warmup_ratio=args.warmup_ratio,
             chunk_subwords=args.chunk_subwords,
             context_subwords=args.context_subwords,
-            pack_sentences=args.pack_sentences, context_dropout=args.context_dropout, decode=args.decode,
+            pack_sentences=args.pack_sentences, paragraph_breaks=args.paragraph_breaks,
+            context_dropout=args.context_dropout, decode=args.decode,
             seed=args.seed,
             device=args.device, resume=args.resume, progress=not args.no_progress,
             corpus={"train": "+".join(path.name for path in args.train), "dev": args.dev.name if args.dev else None,

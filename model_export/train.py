@@ -45,8 +45,8 @@ log = logging.getLogger("clinx.train")
 LOG_FILE = "train_log.jsonl"
 # Settings that fix the data and the schedule: a resumed run must share them with the saved one.
 RESUME_KEYS = ("base_model", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay",
-               "chunk_subwords", "context_subwords", "pack_sentences", "context_dropout", "decode", "seed",
-               "max_steps", "length_pool")
+               "chunk_subwords", "context_subwords", "pack_sentences", "paragraph_breaks", "context_dropout", "decode",
+               "seed", "max_steps", "length_pool")
 
 
 @dataclass
@@ -63,6 +63,7 @@ class TrainConfig:
     chunk_subwords: int = 300
     context_subwords: int = 100
     pack_sentences: bool = False  # CLIN-X: one sentence per window; True packs sentences (see app.text.windows)
+    paragraph_breaks: str = "none"  # "centres"/"windows": blank lines bound packed centres / whole windows
     context_dropout: float = 0.5
     decode: DecodeRule = WORD_DECODING  # how dev selection (and later the bundle) turns tags into spans
     seed: int = 42
@@ -75,7 +76,7 @@ class TrainConfig:
 
     @property
     def geometry(self) -> WindowGeometry:
-        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences)
+        return WindowGeometry(self.chunk_subwords, self.context_subwords, self.pack_sentences, self.paragraph_breaks)
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -163,9 +164,10 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
                "train_documents": len(train_docs), "dev_documents": len(dev_docs)}
     progression = Progression()
     if saved is not None:
-        # runs saved before sentence packing and the decoding rule existed used one sentence per
-        # window and decoded subwords
-        check_resumable({"pack_sentences": False, "decode": "subword", **saved[0]["settings"]}, current)
+        # runs saved before sentence packing, paragraph breaks and the decoding rule existed used one
+        # sentence per window, ignored blank lines and decoded subwords
+        check_resumable({"pack_sentences": False, "paragraph_breaks": "none", "decode": "subword",
+                         **saved[0]["settings"]}, current)
         progression = Progression(**saved[0]["progression"])
         if progression.completed:
             log.info("%s: training had finished; nothing to resume", config.output_dir)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
@@ -21,6 +21,7 @@ from app.text.windows import (
     centre_ranges,
     max_window_length,
     pack_ranges,
+    paragraph_starts,
     token_anchors,
     window_input_ids,
 )
@@ -324,3 +325,67 @@ def test_chunk_must_be_positive() -> None:
 def test_max_window_length() -> None:
     assert max_window_length(300, 100) == 502
     assert max_window_length(24, 8) == 42
+
+
+# Paragraph breaks: blank lines (a pasted note's edge) bound packed centres, or whole windows
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a\n\nb", [2]), ("a\r\n\r\nb", [3]), ("a\n \t\nb", [2]), ("a\nb", []), ("a\r\nb", []), ("a\n\n\nb", [2, 3]),
+    ("a\u2029\u2029b", [2]), ("a\r\rb", [2]), ("a. b.", []),
+])
+def test_paragraph_starts(text: str, expected: list[int]) -> None:
+    assert paragraph_starts(text) == expected
+
+
+def _windows_of(tokenizer: Tokenizer, text: str, geometry: WindowGeometry) -> list[Window]:
+    _, offsets = token_offsets(tokenizer, text)
+    return build_windows(token_anchors(text, offsets), split_sentences(text), geometry, paragraph_starts(text))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(plain_text.filter(str.strip), min_size=1, max_size=3), st.integers(0, 2), geometry,
+       st.sampled_from(["centres", "windows"]))
+def test_a_note_pasted_among_others_keeps_its_centres(notes: list[str], place: int, shape: tuple[int, int],
+                                                      breaks: str) -> None:
+    """The note's centres inside a document of notes joined by blank lines are its centres alone,
+    shifted; with "windows" its context is too, so the model sees exactly the same inputs."""
+    tokenizer = minilm_tokenizer()
+    chunk, context = shape
+    geometry = WindowGeometry(chunk, context, pack_sentences=True, paragraph_breaks=breaks)
+    note = notes[0].strip("\n\r ")
+    assume(note.strip() != "")
+    others = [other.strip("\n\r ") or "x" for other in notes[1:]]
+    before, after = others[:place], others[place:]
+    document = "\n\n".join([*before, note, *after])
+    shift = len(token_offsets(tokenizer, "\n\n".join([*before, ""]))[1]) if before else 0
+    alone = _windows_of(tokenizer, note, geometry)
+    inside = _windows_of(tokenizer, document, geometry)
+    count = len(token_offsets(tokenizer, note)[1])
+    mine = [w for w in inside if shift <= w.centre_start < shift + count]
+    assert [(w.centre_start - shift, w.centre_end - shift) for w in mine] == [(w.centre_start, w.centre_end)
+                                                                             for w in alone]
+    if breaks == "windows":
+        assert [(w.context_start - shift, w.context_end - shift) for w in mine] == [
+            (w.context_start, w.context_end) for w in alone]
+
+
+def test_paragraph_breaks_bound_packing_and_context() -> None:
+    text = "Pain. No fever.\n\nSeen today. Better."
+    offsets = [match.span() for match in re.finditer(r"\w+|[^\w\s]", text)]
+    anchors = token_anchors(text, offsets)
+    sentences = split_sentences(text)
+    starts = paragraph_starts(text)
+    ignored = build_windows(anchors, sentences, WindowGeometry(300, 100, True), starts)
+    assert [(w.centre_start, w.centre_end) for w in ignored] == [(0, 10)]
+    centres = build_windows(anchors, sentences, WindowGeometry(300, 100, True, "centres"), starts)
+    assert [(w.centre_start, w.centre_end, w.context_start, w.context_end) for w in centres] == [
+        (0, 5, 0, 10), (5, 10, 0, 10)]
+    windows = build_windows(anchors, sentences, WindowGeometry(300, 100, True, "windows"), starts)
+    assert [(w.centre_start, w.centre_end, w.context_start, w.context_end) for w in windows] == [
+        (0, 5, 0, 5), (5, 10, 5, 10)]
+    with pytest.raises(ValueError, match="paragraph_breaks"):
+        WindowGeometry(3, 1, True, "lines")
+    record = WindowGeometry(300, 100, True, "windows").as_record()
+    assert WindowGeometry.from_record(record).paragraph_breaks == "windows"
+    assert WindowGeometry.from_record({"chunk_subwords": 3, "context_subwords": 1}).paragraph_breaks == "none"

@@ -252,6 +252,7 @@ class Extractor:
             "chunk_subwords": manifest.chunk_subwords,
             "context_subwords": manifest.context_subwords,
             "pack_sentences": manifest.pack_sentences,
+            "paragraph_breaks": manifest.paragraph_breaks,
             "max_batch_tokens": self.batcher.max_batch_tokens,
             "evaluation": manifest.evaluation,
         }

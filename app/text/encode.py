@@ -13,7 +13,14 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from app.text.segment import split_sentences
-from app.text.windows import Window, WindowGeometry, build_windows, token_anchors, window_input_ids
+from app.text.windows import (
+    Window,
+    WindowGeometry,
+    build_windows,
+    paragraph_starts,
+    token_anchors,
+    window_input_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,8 @@ class DocumentEncoder:
         for text, encoding in zip(texts, encodings, strict=False):
             offsets = [(int(start), int(end)) for start, end in encoding.offsets]
             anchors = token_anchors(text, offsets)
-            windows = build_windows(anchors, split_sentences(text), self.geometry)
+            paragraphs = paragraph_starts(text) if self.geometry.paragraph_breaks != "none" else []
+            windows = build_windows(anchors, split_sentences(text), self.geometry, paragraphs)
             documents.append(EncodedDocument(text, list(encoding.ids), offsets, anchors, windows))
         return documents
 
