@@ -48,10 +48,14 @@ class DemoRecipe:
     batch_size: int = 4
     context_dropout: float = 0.0  # trained as served: context always present
     notes_per_document: int = 1  # >1: notes pasted into one document now and then, as users paste them
+    paragraph_breaks: str = "none"  # "windows": a note pasted among others is cut into the windows it has alone
+    assertion_epochs: int = 1  # the concept demo's assertion classifier (one epoch is enough on synthetic cues)
+    assertion_max_length: int = 40  # subwords per assertion row: the span and the cues around it
 
 
 CONCEPTS = DemoRecipe("clinx-demo", "concepts (i2b2 2010 types: problem, test, treatment)", "concepts",
-                      DEMO_DESCRIPTION, documents=300, epochs=2, seed=13, notes_per_document=3)
+                      DEMO_DESCRIPTION, documents=300, epochs=2, seed=13, notes_per_document=3,
+                      paragraph_breaks="windows")
 # 30 PHI types (121 tags) need more optimiser steps than 3 concept types: smaller batches, a higher rate.
 DEID = DemoRecipe("clinx-demo-deid", "de-identification (i2b2 2014 PHI types)", "deid", DEID_DESCRIPTION,
                   documents=240, epochs=3, seed=17, learning_rate=4e-4, batch_size=2, context_dropout=0.5)
@@ -90,6 +94,7 @@ def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None,
         learning_rate=recipe.learning_rate,
         batch_size=recipe.batch_size,
         pack_sentences=True,
+        paragraph_breaks=recipe.paragraph_breaks,
         context_dropout=recipe.context_dropout,
         seed=recipe.seed,
         device="cpu",
@@ -99,7 +104,8 @@ def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None,
     return train(config, train_docs, dev_docs)
 
 
-def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: int = 13) -> bool:
+def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: int = 13, epochs: int = 1,
+                       max_length: int = 40) -> bool:
     """A MiniLM assertion classifier on the synthetic corpus, into the bundle, when its spans carry
     assertions (False, and the bundle keeps the rules alone, when they do not)."""
     from model_export.assertion_export import export_assertion
@@ -110,8 +116,8 @@ def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: 
     if len(asserted) < 2:
         log.info("demo corpus records no assertions: the demo bundle asserts with the rules alone")
         return False
-    train_assertion(AssertionTrainConfig(base_model=str(minilm_path()), output_dir=work / "assertion", epochs=2,
-                                         learning_rate=1e-4, batch_size=32, max_length=48, seed=seed,
+    train_assertion(AssertionTrainConfig(base_model=str(minilm_path()), output_dir=work / "assertion", epochs=epochs,
+                                         learning_rate=1e-4, batch_size=32, max_length=max_length, seed=seed,
                                          corpus={"name": "clinx synthetic demo corpus", "seed": seed}),
                     train_docs, dev_docs)
     export_assertion(work / "assertion", bundle, eval_documents=dev_docs,
@@ -139,7 +145,8 @@ def build_demo_bundle(output: Path, recipe: DemoRecipe = CONCEPTS) -> Path:
             )
         )
         if recipe.task_type == "concepts":
-            add_demo_assertion(output, Path(work), documents=recipe.documents, seed=recipe.seed)
+            add_demo_assertion(output, Path(work), documents=recipe.documents, seed=recipe.seed,
+                               epochs=recipe.assertion_epochs, max_length=recipe.assertion_max_length)
     log.info("%s bundle built in %.0f s: %s", recipe.name, time.monotonic() - started, output)
     return output
 

@@ -60,6 +60,10 @@ NARRATIVE: tuple[str, ...] = (
     "{the_anatomy} was examined with {the_instrument} and was {normal}.",
     "Next, {the_anatomy} was {action} with {the_instrument}.", "{a_procedure} was then carried out.",
     "{anesthesia} was administered by the anesthesia team.", "{He} received {medication} prior to {generic}.",
+    "{ml} mL of {medication} {percent} was injected into {the_anatomy}.",
+    "{the_anatomy} was anesthetized with {medication} {percent} with {medication}.",
+    "{medication} {percent} was used for {anesthesia}.",
+    "{He} was given {medication} for {medication} and placed on {medication}.",
 )
 # Exam lines of structures that are normal ("Left testicle:  Normal in size."): no concept at all.
 NORMAL_EXAM: tuple[str, ...] = ("{normal}.", "{normal} bilaterally.", "{normal}, without {sign:absent}.")

@@ -79,4 +79,6 @@ DEVICES_MORE = ("Blake drain", "Hemovac drain", "wound VAC", "negative pressure 
                 "Xeroform dressing", "Tegaderm", "Kerlix", "ACE wrap", "ACE bandage", "Coban", "Bacitracin ointment",
                 "sling", "cervical collar", "stent on a string", "tissue expander", "nasal packing", "Foley",
                 "urethral catheter", "three-way Foley catheter", "hematuria catheter", "Malecot tube")
+# Prevention given as a treatment: "DVT prophylaxis" is one concept.
+PROPHYLAXIS = ("DVT", "VTE", "antibiotic", "GI", "stress ulcer", "endocarditis", "seizure", "infection")
 # fmt: on

@@ -214,7 +214,7 @@ INJECTABLES: tuple[str, ...] = (
     "diphenhydramine", "Benadryl", "Ancef", "Rocephin", "Toradol", "Zofran", "Dilaudid", "midazolam",
     "Versed", "propofol", "lidocaine", "bupivacaine", "Marcaine", "ketamine", "epinephrine", "Lovenox",
 )
-ROUTE_PREFIXES = ("IV", "intravenous")
+ROUTE_PREFIXES = ("IV", "intravenous", "subcu", "subcutaneous", "IM")
 STEROID_INJECTIONS = ("steroid injection", "cortisone injection", "corticosteroid injection", "lidocaine injection")
 CATHETERS = ("Foley catheter", "coude catheter", "council-tip catheter", "red rubber catheter", "suprapubic tube",
              "Malecot catheter", "nephrostomy tube", "chest tube")

@@ -126,6 +126,7 @@ class Note:
             "ml": lambda: str(rng.choice((5, 10, 20, 25, 50, 100, 150, 200, 300))),
             "mm": lambda: f"{rng.choice((5, 8, 10, 11, 12, 15))}-mm",
             "region": lambda: rng.choice(phrases.REGIONS),
+            "percent": lambda: rng.choice(("0.25%", "0.5%", "1%", "2%", "0.5 %", "1 %")),
         }
         if slot not in values:
             raise KeyError(f"unknown pattern slot {slot!r}")

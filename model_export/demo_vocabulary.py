@@ -142,6 +142,7 @@ def _medications() -> Iterable[str]:
     for drug in terms.INJECTABLES:
         yield from (f"{route} {drug}" for route in terms.ROUTE_PREFIXES)
     yield from terms.MEDICATION_CLASSES
+    yield from (f"{prevented} prophylaxis" for prevented in operations.PROPHYLAXIS)
 
 
 def _devices() -> Iterable[str]:

@@ -115,7 +115,8 @@ def test_articles_sound_right(text: str, expected: str) -> None:
 
 
 def test_patterns_only_use_known_slots_and_never_put_an_article_outside_a_concept() -> None:
-    fillers = {"he", "He", "his", "His", "him", "age", "sex", "duration", "year", "value", "cm", "mm", "ml", "region"}
+    fillers = {"he", "He", "his", "His", "him", "age", "sex", "duration", "year", "value", "cm", "mm", "ml", "region",
+               "percent"}
     for pattern in PATTERNS:
         for determiner, slot, suffix in SLOT.findall(pattern):
             assert slot in pools() or slot in scenery() or (slot in fillers and not determiner and not suffix), pattern
@@ -229,7 +230,7 @@ def test_all_labels_occur_in_reasonable_numbers_and_vary(corpus: list[Document])
     counts = Counter(span.label for doc in corpus for span in doc.spans)
     total = sum(counts.values())
     for label in ENTITY_TYPES:
-        assert counts[label] / total >= 0.15, counts
+        assert counts[label] / total >= 0.12, counts  # tests are rarer in operative notes
         distinct = {concept(doc, s.start, s.end).casefold() for doc in corpus for s in doc.spans if s.label == label}
         assert len(distinct) >= 0.3 * counts[label] and len(distinct) >= 800, (label, len(distinct), counts)
 
