@@ -2,7 +2,8 @@
 
 A slot ``{pool}`` becomes a concept drawn from that pool of ``demo_vocabulary`` (``problem``,
 ``symptom``, ``disease``, ``finding``, ``sign``, ``test``, ``imaging``, ``lab``, ``study``, ``exam``,
-``treatment``, ``medication``, ``procedure``, ``device``, ``therapy``, ``generic``, ``anesthesia``).
+``treatment``, ``medication``, ``procedure``, ``device``, ``therapy``, ``generic`` ("the procedure"),
+``intervention`` ("further intervention"), ``anesthesia``).
 A prefix puts a determiner inside the concept, as
 i2b2 2010 does: ``{a_finding}`` "a left renal mass", ``{the_imaging}`` "the CT of the abdomen",
 ``{poss_symptom}`` "her flank pain". A suffix gives a problem's assertion (i2b2 2010): ``:absent``,

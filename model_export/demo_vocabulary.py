@@ -201,9 +201,7 @@ def _operations() -> Iterable[str]:
                 yield f"{action} of {determiner} {implant}"
 
 
-def _generic() -> Iterable[str]:
-    yield from terms.GENERIC_TREATMENTS
-    yield from operations.GENERIC_NAMED
+def _interventions() -> Iterable[str]:
     for head, modifiers in operations.GENERIC_COMBINED:
         yield from (f"{modifier} {head}" for modifier in modifiers)
 
@@ -217,7 +215,9 @@ def pools() -> dict[str, Pool]:
         ("imaging", "test", _imaging()), ("lab", "test", _labs()), ("study", "test", _studies()),
         ("exam", "test", terms.EXAMS), ("medication", "treatment", _medications()),
         ("procedure", "treatment", _procedures()), ("device", "treatment", _devices()),
-        ("therapy", "treatment", terms.THERAPIES), ("generic", "treatment", _generic()),
+        ("therapy", "treatment", terms.THERAPIES),
+        ("generic", "treatment", (*terms.GENERIC_TREATMENTS, *operations.GENERIC_NAMED)),
+        ("intervention", "treatment", _interventions()),
         ("anesthesia", "treatment", terms.ANESTHESIA), ("anesthesia_heading", "treatment", terms.ANESTHESIA_HEADINGS),
     ]
     owner: dict[str, str] = {}
