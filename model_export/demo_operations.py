@@ -81,4 +81,6 @@ DEVICES_MORE = ("Blake drain", "Hemovac drain", "wound VAC", "negative pressure 
                 "urethral catheter", "three-way Foley catheter", "hematuria catheter", "Malecot tube")
 # Prevention given as a treatment: "DVT prophylaxis" is one concept.
 PROPHYLAXIS = ("DVT", "VTE", "antibiotic", "GI", "stress ulcer", "endocarditis", "seizure", "infection")
+CLOSURES = ("staples", "skin staples", "Dermabond", "Steri-Strips", "skin glue", "sutures", "Vicryl sutures",
+            "chromic sutures", "a running subcuticular stitch", "interrupted sutures", "figure-of-eight sutures")
 # fmt: on

@@ -3,7 +3,7 @@
 A slot ``{pool}`` becomes a concept drawn from that pool of ``demo_vocabulary`` (``problem``,
 ``symptom``, ``disease``, ``finding``, ``sign``, ``test``, ``imaging``, ``lab``, ``study``, ``exam``,
 ``treatment``, ``medication``, ``procedure``, ``device``, ``therapy``, ``generic`` ("the procedure"),
-``intervention`` ("further intervention"), ``anesthesia``).
+``intervention`` ("further intervention"), ``suture`` ("3-0 chromic"), ``anesthesia``).
 A prefix puts a determiner inside the concept, as
 i2b2 2010 does: ``{a_finding}`` "a left renal mass", ``{the_imaging}`` "the CT of the abdomen",
 ``{poss_symptom}`` "her flank pain". A suffix gives a problem's assertion (i2b2 2010): ``:absent``,
@@ -151,7 +151,7 @@ OPERATIVE: tuple[str, ...] = (
     "{the_procedure} was performed without complication.",
     "{a_finding} was identified.",
     "Findings were consistent with {a_finding}.",
-    "The wound was closed with {device}.",
+    "The wound was closed with {suture}.",
     "{a_device} was placed at the end of the case.",
     "The patient received {medication} preoperatively.",
     "The patient tolerated {generic} well and was taken to the recovery room in stable condition.",

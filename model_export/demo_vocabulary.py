@@ -142,7 +142,6 @@ def _medications() -> Iterable[str]:
     for drug in terms.INJECTABLES:
         yield from (f"{route} {drug}" for route in terms.ROUTE_PREFIXES)
     yield from terms.MEDICATION_CLASSES
-    yield from (f"{prevented} prophylaxis" for prevented in operations.PROPHYLAXIS)
 
 
 def _devices() -> Iterable[str]:
@@ -201,6 +200,15 @@ def _operations() -> Iterable[str]:
                 yield f"{action} of {determiner} {implant}"
 
 
+def _sutures() -> Iterable[str]:
+    """What a wound or an incision is closed with ("3-0 chromic", "staples")."""
+    for material in terms.SUTURE_MATERIALS:
+        for size in range(2, 7):
+            yield from (f"{size}-0 {material}", f"{size}-0 {material} sutures", f"running {size}-0 {material}",
+                        f"interrupted {size}-0 {material} sutures")
+    yield from operations.CLOSURES
+
+
 def _interventions() -> Iterable[str]:
     for head, modifiers in operations.GENERIC_COMBINED:
         yield from (f"{modifier} {head}" for modifier in modifiers)
@@ -215,7 +223,8 @@ def pools() -> dict[str, Pool]:
         ("imaging", "test", _imaging()), ("lab", "test", _labs()), ("study", "test", _studies()),
         ("exam", "test", terms.EXAMS), ("medication", "treatment", _medications()),
         ("procedure", "treatment", _procedures()), ("device", "treatment", _devices()),
-        ("therapy", "treatment", terms.THERAPIES),
+        ("therapy", "treatment", (*terms.THERAPIES, *(f"{p} prophylaxis" for p in operations.PROPHYLAXIS))),
+        ("suture", "treatment", _sutures()),
         ("generic", "treatment", (*terms.GENERIC_TREATMENTS, *operations.GENERIC_NAMED)),
         ("intervention", "treatment", _interventions()),
         ("anesthesia", "treatment", terms.ANESTHESIA), ("anesthesia_heading", "treatment", terms.ANESTHESIA_HEADINGS),
