@@ -52,10 +52,11 @@ def test_train_on_brat_with_collapsed_labels_then_evaluate(tmp_path: Path, capsy
     output = tmp_path / "model"
     code = commands.train(["--base-model", str(tiny_base()), "--train", str(train_dir), "--dev", str(dev_dir),
                            "--output", str(output), "--format", "brat", "--collapse-labels", "Concept",
-                           "--epochs", "1", "--pack-sentences", *TINY])
+                           "--epochs", "1", "--pack-sentences", "--paragraph-breaks", "windows", *TINY])
     assert code == 0
     record = json.loads((output / TRAINING_FILE).read_text())
     assert record["pack_sentences"] is True and record["config"]["pack_sentences"] is True
+    assert record["paragraph_breaks"] == "windows" == record["config"]["paragraph_breaks"]
     assert record["config"]["batch_size"] == 4  # packed windows hold several sentences each
     assert record["tags"] == ["O", "B-Concept", "I-Concept", "E-Concept", "S-Concept"]
     assert record["corpus"]["format"] == "brat" and record["corpus"]["collapse_labels"] == "Concept"

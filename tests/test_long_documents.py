@@ -8,8 +8,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import onnxruntime as ort
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from app.bundle import Manifest, bundle_encoder, read_manifest
 from app.text.decode import document_entities, softmax
@@ -96,3 +98,15 @@ def test_a_bundle_without_the_packing_field_uses_one_sentence_per_window(tiny_bu
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     del manifest["pack_sentences"]
     assert Manifest.model_validate(manifest).geometry == WindowGeometry(24, 8, pack_sentences=False)
+
+
+def test_a_bundle_without_paragraph_breaks_ignores_blank_lines(tiny_bundle: Path) -> None:
+    """Bundles written before paragraph breaks existed cut windows as before; the field is validated."""
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    manifest.pop("paragraph_breaks", None)
+    assert Manifest.model_validate(manifest).geometry.paragraph_breaks == "none"
+    manifest["paragraph_breaks"] = "windows"
+    assert Manifest.model_validate(manifest).geometry == WindowGeometry(24, 8, True, "windows")
+    manifest["paragraph_breaks"] = "lines"
+    with pytest.raises(ValidationError):
+        Manifest.model_validate(manifest)
