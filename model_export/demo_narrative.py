@@ -66,6 +66,11 @@ NARRATIVE: tuple[str, ...] = (
     "{the_anatomy} was anesthetized with {medication} {percent} with {medication}.",
     "{medication} {percent} was used for {anesthesia}.",
     "{He} was given {medication} for {medication} and placed on {medication}.",
+    "{generic} was performed under {anesthesia}.", "{the_procedure} was performed under {anesthesia}.",
+    "{He} was brought to the operating room, where {anesthesia} was induced.",
+    "{a_device} was applied to {the_anatomy}.", "{device} and {device} were applied.",
+    "{the_anatomy} was dressed with {device}.", "{He} was placed on {therapy} after {generic}.",
+    "{the_anatomy} was then {action}, and {a_device} was left in {the_anatomy}.",
 )
 # Exam lines of structures that are normal ("Left testicle:  Normal in size."): no concept at all.
 NORMAL_EXAM: tuple[str, ...] = ("{normal}.", "{normal} bilaterally.", "{normal}, without {sign:absent}.")
