@@ -162,7 +162,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["# clinx bulk on Spark: throughput", "",
              f"Bundle `{report['bundle']}` ({report['variant']}), {report['notes']} notes (the 317 MTSamples notes x "
              f"{report['repeat']}); machine: {report['machine'].get('cpu_model', '?')}, "
-             f"{report['machine'].get('usable_cpus', '?')} usable CPUs, shared with other jobs (load average at each step below). "
+             f"{report['machine'].get('usable_cpus', '?')} usable CPUs, shared with other jobs (load average at each "
+             "step below). "
              f"Run {report['started_at']} UTC, contenders alternated in one sitting. Assertion: "
              f"`{report['assertion']}` for bulk and server (the ceiling runs the tagger alone).", "",
              "| contender | note tokens/s | notes/s | vs its ceiling | load average (1 min) after |",
