@@ -4,7 +4,8 @@
 
 A real ``clinx serve`` on 127.0.0.1 (int8 on the CPU). Each MTSamples note (../shared/data/mtsamples)
 is posted with ``"assertion": false``, ``"rules"`` and (when the bundle has a classifier) ``"model"``,
-one after the other, note by note, in one sitting, so drift on the shared machine hits all alike.
+one after the other, note by note, in one sitting, so drift on the shared machine hits all alike; the
+order of the modes rotates from note to note, so none is always first.
 Writes benchmarks/results/assertion-cost.{json,md} with the machine's description.
 """
 
@@ -90,9 +91,12 @@ def main() -> int:
     with ServerProcess.start(args.bundle, logs, ready_timeout_s=600) as server, \
             httpx.Client(base_url=server.url, timeout=120) as client:
         client.post("/extract", json={"text": notes[0]})
-        for _ in range(args.rounds):
-            for note in notes:
-                for mode, option in modes.items():
+        names = list(modes)
+        for round_index in range(args.rounds):
+            for index, note in enumerate(notes):
+                shift = (round_index * len(notes) + index) % len(names)  # each mode goes first as often
+                for mode in names[shift:] + names[:shift]:
+                    option = modes[mode]
                     started, used = time.perf_counter(), cpu_seconds(server.pid)
                     response = client.post("/extract", json={"text": note, "assertion": option})
                     timings[mode].append((time.perf_counter() - started) * 1000)

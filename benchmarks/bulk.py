@@ -89,7 +89,8 @@ def bulk_child(plan: dict[str, Any]) -> dict[str, Any]:
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("WARN")
     session_s = time.monotonic() - started
-    common = {"bundle": plan["bundle"], "variant": plan["variant"], "device": "cpu", "overwrite": True}
+    common = {"bundle": plan["bundle"], "variant": plan["variant"], "device": "cpu", "overwrite": True,
+              "assertion": plan["assertion"]}
     warm = run(spark, JobConfig(input=plan["warm_input"], output=plan["warm_output"], notes_per_task=1,
                                 progress_every_s=0, **common))
     warm_s = time.monotonic() - started - session_s
@@ -102,10 +103,10 @@ def bulk_child(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def bulk(bundle: Path, variant: str, master: str, source: Path, warm: Path, work: Path, tag: str,
-         notes_per_task: int) -> dict[str, Any]:
+         notes_per_task: int, assertion: bool | str) -> dict[str, Any]:
     plan = {"master": master, "bundle": str(bundle), "variant": variant, "input": str(source),
             "output": str(work / f"{tag}-out"), "warm_input": str(warm), "warm_output": str(work / f"{tag}-warm"),
-            "notes_per_task": notes_per_task}
+            "notes_per_task": notes_per_task, "assertion": assertion}
     result = child("bulk.py", plan, work, tag, timeout=7200)
     job = result["job"]
     seconds = job["seconds"]["total"]
@@ -115,11 +116,12 @@ def bulk(bundle: Path, variant: str, master: str, source: Path, warm: Path, work
 
 
 def server(bundle: Path, variant: str, notes: list[dict[str, str]], tokens: dict[str, int], seconds: float,
-           work: Path) -> dict[str, Any]:
+           work: Path, assertion: bool | str) -> dict[str, Any]:
     with bench_server(bundle, variant, 2, "cpu", work / "server.log") as running:
         url, pid = running.url, running.pid
         plan = {"url": url, "notes": notes, "mode": "closed", "concurrency": 32, "docs_per_request": 1,
-                "warmup_s": 5, "duration_s": seconds, "drain_s": 10, "server_pid": pid, "clinx_metrics": True}
+                "warmup_s": 5, "duration_s": seconds, "drain_s": 10, "server_pid": pid, "clinx_metrics": True,
+                "extra_body": {"assertion": assertion}}
         result = child("loadgen.py", plan, work, "server", env={"OMP_NUM_THREADS": "1"})
     t0, t1 = result["window"]
     done = [r for r in result["records"] if r["status"] == 200 and t0 <= r["end"] <= t1]
@@ -160,8 +162,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["# clinx bulk on Spark: throughput", "",
              f"Bundle `{report['bundle']}` ({report['variant']}), {report['notes']} notes (the 317 MTSamples notes x "
              f"{report['repeat']}); machine: {report['machine'].get('cpu_model', '?')}, "
-             f"{report['machine'].get('cpus', '?')} CPUs, shared with other jobs (load average at each step below). "
-             f"Run {report['started_at']} UTC, contenders alternated in one sitting.", "",
+             f"{report['machine'].get('usable_cpus', '?')} usable CPUs, shared with other jobs (load average at each "
+             "step below). "
+             f"Run {report['started_at']} UTC, contenders alternated in one sitting. Assertion: "
+             f"`{report['assertion']}` for bulk and server (the ceiling runs the tagger alone).", "",
              "| contender | note tokens/s | notes/s | vs its ceiling | load average (1 min) after |",
              "|---|---|---|---|---|"]
     for name, figures, base in rows:
@@ -189,7 +193,7 @@ def markdown(report: dict[str, Any]) -> str:
               f"efficiency bulk local[2] reached here ({100 * paper['bulk_efficiency_vs_ceiling']:.0f}% of its "
               "ceiling); its per-note overhead is the demo's for a model ~15x costlier, so that is a floor.",
               "", "Reproduce: `.venv/bin/python benchmarks/bulk.py --bundle models/demo --variant "
-              f"{report['variant']} --repeat {report['repeat']}`."]
+              f"{report['variant']} --repeat {report['repeat']} --assertion {report['assertion']}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -206,13 +210,17 @@ def main() -> int:
     parser.add_argument("--ceiling-s", type=float, default=40)
     parser.add_argument("--server-s", type=float, default=60)
     parser.add_argument("--output", type=Path, default=RESULTS / "bulk")
+    parser.add_argument("--assertion", default="bundle", choices=("bundle", "rules", "model", "off"),
+                        help="assertion source for bulk and server alike (the ceiling runs the tagger alone)")
     args = parser.parse_args()
     if not NOTES.is_file():
         sys.exit(f"MTSamples notes not found at {NOTES}")
     notes = read_notes()
     texts = [note["text"] for note in notes]
     tokens = dict(zip((note["id"] for note in notes), note_tokens(args.bundle, texts), strict=True))
+    assertion: bool | str = {"bundle": True, "off": False}.get(args.assertion, args.assertion)
     report: dict[str, Any] = {"bundle": args.bundle.name, "variant": args.variant, "repeat": args.repeat,
+                              "assertion": args.assertion,
                               "started_at": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                               "machine": describe_machine()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -223,11 +231,11 @@ def main() -> int:
         write_input(notes[:8], 1, warm)
         steps = [("ceiling_2a", lambda: ceiling(args.bundle, args.variant, texts, 2, args.ceiling_s, work, "c2a")),
                  ("bulk_local2", lambda: bulk(args.bundle, args.variant, "local[2]", source, warm, work, "b2",
-                                              args.notes_per_task)),
-                 ("server", lambda: server(args.bundle, args.variant, notes, tokens, args.server_s, work)),
+                                              args.notes_per_task, assertion)),
+                 ("server", lambda: server(args.bundle, args.variant, notes, tokens, args.server_s, work, assertion)),
                  ("ceiling_1", lambda: ceiling(args.bundle, args.variant, texts, 1, args.ceiling_s, work, "c1")),
                  ("bulk_local1", lambda: bulk(args.bundle, args.variant, "local[1]", source, warm, work, "b1",
-                                              args.notes_per_task)),
+                                              args.notes_per_task, assertion)),
                  ("ceiling_2b", lambda: ceiling(args.bundle, args.variant, texts, 2, args.ceiling_s, work, "c2b"))]
         for name, step in steps:
             print(f"{time.strftime('%H:%M:%S')} {name} (load {loadavg()[0]:.1f})", file=sys.stderr, flush=True)

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "the model; auto: CUDA when usable (default: auto)")
     model.add_argument("--variant", default="auto", choices=("auto", "fp32", "fp16", "int8"), help="model "
                        "precision; auto: fp16 on CUDA, int8 on CPU when the bundle has them (default: auto)")
+    model.add_argument("--assertion", default="bundle", choices=("bundle", "rules", "model", "off"),
+                       help="assertion status of entities of an assertable type (bundles with an assertion stage): "
+                       "bundle: its own source (the trained classifier when it has one), rules, model, or off "
+                       "(the assertion and historical fields stay null) (default: bundle)")
     model.add_argument("--master", default=None, help="Spark master: local[*] (the default: embedded, every "
                        "core of this machine), local[N], spark://host:port, yarn, k8s://...; under spark-submit "
                        "its --master applies")
@@ -125,13 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from clinx_bulk.storage import JobError
 
     try:
-        read_manifest(Path(args.bundle))  # a bad bundle fails in a second, before the JVM starts
+        manifest = read_manifest(Path(args.bundle))  # a bad bundle fails in a second, before the JVM starts
     except BundleError as error:
         print(f"clinx bulk: {error}", file=sys.stderr)
+        return 2
+    if args.assertion == "model" and manifest.assertion.model is None:
+        print(f"clinx bulk: bundle {manifest.name!r} has no trained assertion classifier; --assertion rules or off",
+              file=sys.stderr)
         return 2
     config = JobConfig(bundle=args.bundle, input=args.input, output=args.output, input_format=args.input_format,
                        id_column=args.id_column, text_column=args.text_column, resume=args.resume,
                        overwrite=args.overwrite, device=args.device, variant=args.variant, ship=args.ship,
+                       assertion={"bundle": True, "off": False}.get(args.assertion, args.assertion),
                        notes_per_task=args.notes_per_task, notes_per_commit=args.notes_per_commit,
                        notes_per_call=args.notes_per_call, max_note_chars=args.max_note_chars,
                        progress_every_s=args.progress_every)

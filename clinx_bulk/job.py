@@ -40,6 +40,7 @@ class JobConfig:
     overwrite: bool = False
     device: str = "auto"
     variant: str = "auto"
+    assertion: bool | str = True  # True: the bundle's source; False: skipped; "rules" / "model"
     ship: str = "auto"  # auto | yes | no
     notes_per_task: int = 1000
     notes_per_commit: int = 200_000
@@ -165,7 +166,8 @@ def run(spark: SparkSession, config: JobConfig) -> JobSummary:
             tasks = max(math.ceil(total / summary.commits / config.notes_per_task), 4 * parallelism)
             rows = extract_frame(part.repartition(tasks, config.id_column), ref, manifest, config.id_column,
                                  config.text_column, counters, device=config.device, variant=config.variant,
-                                 max_note_chars=config.max_note_chars, notes_per_call=config.notes_per_call)
+                                 max_note_chars=config.max_note_chars, notes_per_call=config.notes_per_call,
+                                 assertion=config.assertion)
             rows.write.mode("append").parquet(config.output)
     summary.seconds["extract"] = round(time.monotonic() - started - summary.seconds["plan"], 2)
     summary.processed, summary.tokens, summary.errors = read_counters()

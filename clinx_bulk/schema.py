@@ -1,7 +1,8 @@
 """The output table's schema: one row per note, with its contract written into the schema's metadata.
 
     <id column>  the input's id, same name and type
-    entities     array<struct<start int, end int, text string, label string, score double>>
+    entities     array<struct<start int, end int, text string, label string, score double
+                              [, assertion string, historical boolean: bundles with an assertion stage]>>
     stats        struct<characters int, tokens int, windows int>   (null when the note has an error)
     error        struct<type string, message string>              (null when the note was processed)
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DataType,
     DoubleType,
     IntegerType,
@@ -28,7 +30,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from app.bundle import Manifest
+from app.bundle import ASSERTION_STAGE, Manifest
 
 OFFSETS = "codepoint"
 OFFSETS_NOTE = ("start/end: Unicode code point offsets into the note's text, end exclusive "
@@ -101,3 +103,17 @@ def id_field_of(schema: StructType, id_column: str) -> StructField:
 
 def spark_type_name(data_type: DataType) -> str:
     return str(data_type.simpleString())
+
+
+# Assertion (issue 16): on entities of an assertable type; null on the others, and null everywhere
+# when the run skips the stage (--assertion off).
+register_stage_columns(ASSERTION_STAGE, StageColumns(
+    entity_fields=[
+        StructField("assertion", StringType(), True, {"comment": "present | absent | possible | conditional | "
+                                                      "hypothetical | associated_with_someone_else; null on "
+                                                      "entities of other types"}),
+        StructField("historical", BooleanType(), True, {"comment": "in the patient's past; null where the "
+                                                        "source cannot tell"}),
+    ],
+    entity_values=lambda entity: {"assertion": entity.assertion, "historical": entity.historical},
+))

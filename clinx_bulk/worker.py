@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from app.bundle import ASSERTION_STAGE
 from app.engine.extractor import EngineOptions, Extractor
 from app.engine.stages import DocumentResult
 from clinx_bulk.notes import NoteError, check_note, entity_rows
@@ -34,6 +35,7 @@ class WorkerSettings:
     max_note_chars: int
     notes_per_call: int
     stages: tuple[str, ...]
+    assertion: bool | str = True  # the API's option: True (the bundle's source), False, "rules", "model"
 
 
 @dataclass
@@ -87,19 +89,20 @@ def worker_extractor(settings: WorkerSettings, counters: Counters) -> Extractor:
     return _EXTRACTORS[key]
 
 
-def run_notes(extractor: Extractor, texts: list[str]) -> list[DocumentResult | NoteError]:
+def run_notes(extractor: Extractor, texts: list[str], options: dict[str, Any] | None = None
+              ) -> list[DocumentResult | NoteError]:
     """Entities for every text; if the engine fails on the group, each note is retried alone so one bad
     note fails by itself (its error names the exception's type, never its text)."""
     if not texts:
         return []
     try:
-        return list(extractor.extract(texts))
+        return list(extractor.extract(texts, options))
     except Exception:
         pass
     results: list[DocumentResult | NoteError] = []
     for text in texts:
         try:
-            results.append(extractor.extract([text])[0])
+            results.append(extractor.extract([text], options)[0])
         except Exception as error:
             results.append(NoteError("extraction_failed", f"the engine failed on this note ({type(error).__name__})"))
     return results
@@ -151,7 +154,8 @@ def extract_batches(batches: Iterator[pa.RecordBatch], settings: WorkerSettings,
             texts = [note for note in checked if isinstance(note, str)]
             if texts and extractor is None:
                 extractor = worker_extractor(settings, counters)
-            results = run_notes(extractor, texts) if extractor is not None else []
+            options = {ASSERTION_STAGE: settings.assertion}
+            results = run_notes(extractor, texts, options) if extractor is not None else []
             arrays = output_arrays(checked, results, schema, settings.stages)
             counters.notes.add(len(group))
             counters.tokens.add(sum(r.tokens for r in results if isinstance(r, DocumentResult)))

@@ -43,6 +43,13 @@ def test_a_bad_bundle_or_options_fail_in_one_line_before_spark_starts(tmp_path: 
     assert len(lines) == 3 and "manifest.json" in lines[0] and "exclude" in lines[1] and "at least 1" in lines[2]
 
 
+def test_assertion_model_without_a_classifier_fails_in_one_line(tiny_bundle: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--bundle", str(tiny_bundle), "--input", "x", "--output", "y", "--assertion", "model"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "no trained assertion classifier" in lines[0]
+
+
 def wait_for_a_commit(output: Path, process: subprocess.Popen[bytes], timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -24,13 +24,17 @@ def config(bundle: Path, input_path: Path, output: Path, **overrides: Any) -> Jo
     return JobConfig(bundle=str(bundle), input=str(input_path), output=str(output), **{**base, **overrides})
 
 
-def in_process(bundle: Path, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+Span = tuple[int, int, str, str | None, bool | None]  # start, end, label, assertion, historical
+
+
+def in_process(bundle: Path, texts: list[str]) -> list[list[Span]]:
     with Extractor.load(bundle, options=EngineOptions(device="cpu", variant="fp32")) as extractor:
-        return [[(e.start, e.end, e.label) for e in result.entities] for result in extractor.extract(texts)]
+        return [[(e.start, e.end, e.label, e.assertion, e.historical) for e in result.entities]
+                for result in extractor.extract(texts)]
 
 
-def spans(row: dict[str, Any]) -> list[tuple[int, int, str]]:
-    return [(e["start"], e["end"], e["label"]) for e in row["entities"]]
+def spans(row: dict[str, Any]) -> list[Span]:
+    return [(e["start"], e["end"], e["label"], e["assertion"], e["historical"]) for e in row["entities"]]
 
 
 def test_every_row_once_bad_notes_as_error_rows_spans_as_in_process(spark: Any, tiny_bundle: Path,
@@ -57,6 +61,9 @@ def test_every_row_once_bad_notes_as_error_rows_spans_as_in_process(spark: Any, 
     expected = in_process(tiny_bundle, [note["text"] for note in notes])
     assert [spans(by_id[note["id"]]) for note in notes] == expected
     assert sum(map(len, expected)) > 0
+    asserted = [span for document in expected for span in document if span[2] == "problem"]
+    assert asserted and all(span[3] is not None for span in asserted), "problems carry their assertion"
+    assert all(span[3] is None for document in expected for span in document if span[2] != "problem")
     for note in notes:
         row = by_id[note["id"]]
         assert row["error"] is None and row["stats"]["characters"] == len(note["text"])
@@ -136,7 +143,7 @@ def test_the_library_call_ships_the_bundle_and_loads_it_once_per_python_worker(
     rows = extract(frame, shipped, ship="yes", variant="fp32", device="cpu").collect()
     assert sorted(row["id"] for row in rows) == [n["id"] for n in notes]
     expected = dict(zip((n["id"] for n in notes), in_process(tiny_bundle, [n["text"] for n in notes]), strict=True))
-    assert {row["id"]: [(e["start"], e["end"], e["label"]) for e in row["entities"]] for row in rows} == expected
+    assert {row["id"]: spans(row.asDict(recursive=True)) for row in rows} == expected
 
     fresh = tmp_path / "fresh-bundle"
     shutil.copytree(tiny_bundle, fresh)
