@@ -49,8 +49,10 @@ class DemoRecipe:
     context_dropout: float = 0.0  # trained as served: context always present
     notes_per_document: int = 1  # >1: notes pasted into one document now and then, as users paste them
     paragraph_breaks: str = "none"  # "windows": a note pasted among others is cut into the windows it has alone
-    assertion_epochs: int = 1  # the concept demo's assertion classifier (one epoch is enough on synthetic cues)
-    assertion_max_length: int = 40  # subwords per assertion row: the span and the cues around it
+    # The concept demo's assertion classifier. One epoch of 40-subword rows is faster but scored dev
+    # accuracy 0.855 (vs 0.921 for 2 epochs of 48 on the previous corpus): kept at 2 and 48 until measured.
+    assertion_epochs: int = 2
+    assertion_max_length: int = 48  # subwords per assertion row: the span and the cues around it
 
 
 CONCEPTS = DemoRecipe("clinx-demo", "concepts (i2b2 2010 types: problem, test, treatment)", "concepts",
@@ -104,8 +106,8 @@ def train_demo_model(checkpoint: Path, recipe: DemoRecipe | None = None,
     return train(config, train_docs, dev_docs)
 
 
-def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: int = 13, epochs: int = 1,
-                       max_length: int = 40) -> bool:
+def add_demo_assertion(bundle: Path, work: Path, *, documents: int = 300, seed: int = 13, epochs: int = 2,
+                       max_length: int = 48) -> bool:
     """A MiniLM assertion classifier on the synthetic corpus, into the bundle, when its spans carry
     assertions (False, and the bundle keeps the rules alone, when they do not)."""
     from model_export.assertion_export import export_assertion
