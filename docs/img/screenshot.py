@@ -24,7 +24,7 @@ from tests.ui_support import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundle", type=Path, default=ROOT / "models" / "demo")
-    parser.add_argument("--sample", default="Discharge summary")
+    parser.add_argument("--sample", default="Discharge summary (synthetic)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "img" / "ui.png")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
