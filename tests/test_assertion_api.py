@@ -65,6 +65,9 @@ def test_extract_can_skip_the_stage_and_names_unavailable_sources(lookup_server:
     assert refused.status_code == 422
     assert refused.json()["error"]["type"] == "assertion_unavailable"
     assert refused.json()["error"]["detail"]["sources"] == ["rules"]
+    for seconds in (True, "5"):  # nor are booleans or strings seconds
+        wrong = httpx.post(lookup_server.url + "/extract", json={"text": NOTE, "timeout_s": seconds}, timeout=60)
+        assert wrong.status_code == 422 and wrong.json()["error"]["type"] == "validation_error"
     for not_a_choice in (0, 1, "yes"):  # JSON numbers are not booleans
         wrong = httpx.post(lookup_server.url + "/extract", json={"text": NOTE, "assertion": not_a_choice}, timeout=60)
         assert wrong.status_code == 422 and wrong.json()["error"]["type"] == "validation_error"

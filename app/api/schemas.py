@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 OffsetEncoding = Literal["codepoint", "utf16", "utf8"]
@@ -37,7 +37,7 @@ class DocumentsRequest(BaseModel):
         "or UTF-8 bytes.",
     )
     model: str | None = Field(None, description="Bundle name, when the server serves several.")
-    timeout_s: float | None = Field(
+    timeout_s: StrictFloat | None = Field(  # strict: true/false are not seconds
         None, ge=0.1, description="Deadline in seconds for this request (at least 0.1), up to the server's maximum."
     )
 
@@ -127,7 +127,7 @@ class AssertionRequest(BaseModel):
     documents: list[AssertionDocumentIn] = Field(description="Documents with the spans to assert.")
     offset_encoding: OffsetEncoding = Field("codepoint", description="Unit of the spans' start/end, in and out.")
     model: str | None = Field(None, description="Bundle name, when the server serves several.")
-    timeout_s: float | None = Field(None, ge=0.1, description="Deadline in seconds for this request.")
+    timeout_s: StrictFloat | None = Field(None, ge=0.1, description="Deadline in seconds for this request.")
     source: AssertionSource | None = Field(None, description="rules or model; default: the model's own source.")
 
 
