@@ -163,7 +163,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 def markdown(report: dict[str, Any]) -> str:
     env, summary, args = report["environment"], report["summary"], report["settings"]
     lines = [
-        "# Engine A/B: before and after the engine refactor (issue 14)", "",
+        f"# Engine A/B: {report['settings'].get('title') or 'before and after the engine refactor (issue 14)'}", "",
         f"Produced by `benchmarks/ab_engine.py` on {env['date']}. Both servers ran at once on the same bundle "
         f"(`{args['bundle']}`, variant {report['variant']['after']}), load alternating between them round by round; "
         "the machine is shared, so every figure is this machine's at that moment.", "",
@@ -237,9 +237,13 @@ def main() -> int:
     parser.add_argument("--variant", default="auto")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "engine-ab")
     parser.add_argument("--report-only", action="store_true", help="redraw the markdown from the output's JSON")
+    parser.add_argument("--title", default="", help="what the two checkouts differ by (the report's heading)")
     args = parser.parse_args()
     if args.report_only:
-        return write(json.loads(args.output.with_suffix(".json").read_text(encoding="utf-8")), args.output)
+        report = json.loads(args.output.with_suffix(".json").read_text(encoding="utf-8"))
+        if args.title:
+            report["settings"]["title"] = args.title
+        return write(report, args.output)
     if not (args.before and args.after and args.bundle):
         parser.error("--before, --after and --bundle are required (unless --report-only)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -267,7 +271,7 @@ def main() -> int:
         "environment": described, "loadavg_end": loadavg(), "checkouts": checkouts, "variant": variant,
         "settings": {"bundle": str(args.bundle), "rounds": args.rounds, "clients": args.clients,
                      "saturation_s": args.saturation_s, "lone_s": args.lone_s, "warmup_s": args.warmup_s,
-                     "server": BENCH_SETTINGS},
+                     "server": BENCH_SETTINGS, "title": args.title},
         "command": " ".join(["benchmarks/ab_engine.py", *sys.argv[1:]]),
         "workload": work["summary"], "rounds": rounds, "server_error_lines": errors,
     }

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.engine.admission import RATE_MARGIN, QueueView, ServiceRate, admit, client_limit, estimated_wait_s
+from app.engine.admission import (
+    RATE_MARGIN,
+    QueueView,
+    ServiceRate,
+    admit,
+    client_limit,
+    estimated_wait_s,
+)
 
 BOUND = 10_000
 QUEUES = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.integers(1, 30_000), max_size=4)
@@ -60,6 +67,15 @@ def test_a_request_that_would_miss_its_deadline_is_refused_with_the_estimate() -
     assert refusal.estimated_wait_s == pytest.approx(5.5)
     assert refusal.retry_after_s == 3  # once 2.5 s of the work ahead has run, it fits its 3 s
     assert admit("a", 500, 5.6, 1_000_000, 0.0, queue) is None
+
+
+def test_the_time_in_the_stages_after_the_queue_counts_against_the_deadline() -> None:
+    """A request the tagger would finish in time, but whose assertion rows would then wait too long."""
+    queue = view({"a": 4000}, rate=1000 / RATE_MARGIN, running=500, batch=500)
+    assert admit("a", 500, 5.6, 1_000_000, 0.0, queue) is None
+    refusal = admit("a", 500, 5.6, 1_000_000, 0.0, queue, after_s=2.0)
+    assert refusal is not None and refusal.reason == "deadline"
+    assert refusal.estimated_wait_s == pytest.approx(7.5)
 
 
 def test_another_clients_flood_counts_only_as_many_batches_as_the_request_needs() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from app.engine.batcher import Batcher, DeadlineExceeded, QueueFull, WindowJob
 from app.engine.executor import Executor, WindowRow
+from app.engine.lanes import Lanes
 
 
 def echo_model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
@@ -192,5 +193,83 @@ def test_a_request_that_would_miss_its_deadline_is_refused_once_the_rate_is_know
         batcher.wake()
         await patient.future
         await batcher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_with_lanes_another_clients_window_runs_beside_a_running_batch_not_behind_it() -> None:
+    """Client A's batch holds one lane; B's note starts in the other at once; A's next waits for A's first."""
+    started: dict[int, float] = {}
+    finished: dict[int, float] = {}
+
+    def marked_model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        mark = int(ids[0, 1])
+        started[mark] = time.monotonic()
+        time.sleep(0.3 if mark < 500 else 0.01)  # A's windows are slow, B's quick
+        finished[mark] = time.monotonic()
+        return echo_model(ids, mask)
+
+    def marked_job(loop: asyncio.AbstractEventLoop, mark: int) -> WindowJob:
+        return WindowJob(WindowRow([0, mark, 2], (1, 2)), 1e18, loop.create_future())
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        lanes = Lanes()
+        batcher = Batcher(Executor(marked_model, pad_id=1), max_batch_tokens=3, max_delay_s=0.0,
+                          max_queue_tokens=1_000_000, lanes=lanes)
+        assert batcher.workers == 2
+        batcher.start()
+        first_a, second_a = marked_job(loop, 100), marked_job(loop, 101)
+        batcher.submit([first_a], client="a")
+        batcher.submit([second_a], client="a")
+        await asyncio.sleep(0.05)  # A's first batch is running
+        b = marked_job(loop, 900)
+        batcher.submit([b], client="b")
+        await b.future
+        assert started[100] < started[900]
+        assert finished.get(100, float("inf")) > finished[900]  # B did not wait for A's running batch
+        await asyncio.gather(first_a.future, second_a.future)
+        assert started[101] >= finished[100]  # one batch per client: A's second after its first
+        assert lanes.busy_clients() == frozenset()
+        await batcher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_lanes_are_shared_by_the_batchers_of_a_model() -> None:
+    """A's rows in a second batcher (the assertion classifier's) wait while A's window runs in the first,
+    then go before A's next window (a later stage first)."""
+    log: list[tuple[str, float, float]] = []
+
+    def timed(name: str, seconds: float):  # type: ignore[no-untyped-def]
+        def model(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+            begin = time.monotonic()
+            time.sleep(seconds)
+            log.append((name, begin, time.monotonic()))
+            return echo_model(ids, mask)
+        return model
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        lanes = Lanes()
+        tagger = Batcher(Executor(timed("tagger", 0.3), pad_id=1), max_batch_tokens=4, max_delay_s=0.0,
+                         max_queue_tokens=1_000_000, lanes=lanes)
+        classifier = Batcher(Executor(timed("classifier", 0.05), pad_id=1), max_batch_tokens=4, max_delay_s=0.0,
+                             max_queue_tokens=1_000_000, lanes=lanes, stage_rank=1)
+        tagger.start()
+        classifier.start()
+        window = make_job(loop, 4)
+        tagger.submit([window], client="a")
+        await asyncio.sleep(0.05)
+        rows = make_job(loop, 4)
+        classifier.submit([rows], client="a")
+        next_window = make_job(loop, 4)
+        tagger.submit([next_window], client="a")
+        await asyncio.gather(window.future, rows.future, next_window.future)
+        assert [name for name, _, _ in log] == ["tagger", "classifier", "tagger"]  # rows first, then A's next
+        (_, _, tagger_end), (_, classifier_begin, classifier_end), (_, next_begin, _) = log
+        assert classifier_begin >= tagger_end and next_begin >= classifier_end
+        await tagger.stop()
+        await classifier.stop()
 
     asyncio.run(scenario())

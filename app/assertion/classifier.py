@@ -23,7 +23,7 @@ from tokenizers import Tokenizer
 from app.assertion.classes import Assessment
 from app.assertion.marking import Markers, document_rows
 from app.bundle import AssertionModel, verify_file, verify_variant
-from app.engine.batcher import Batcher
+from app.engine.batcher import Batcher, current_client
 from app.engine.budget import batch_budget
 from app.engine.executor import Executor, WindowRow, whole_row
 from app.engine.runtime import CPU, choose_variant, create_session
@@ -68,9 +68,12 @@ class AssertionClassifier:
         self.batcher = Batcher(
             executor, max_batch_tokens=budget, max_delay_s=context.max_queue_delay_s,
             max_queue_tokens=context.max_queue_tokens, max_padding=context.max_padding_ratio,
-            age_half_life_s=context.max_reorder_s, workers=1 if context.provider == CPU else 2,
+            age_half_life_s=context.max_reorder_s, workers=2, lanes=context.lanes, stage_rank=1,
             observer=context.observe(f"{model_name}/assertion") if context.observe is not None else None)
         self.rows_through = TagStage(self.batcher)
+        # Row subwords per tagger subword, learnt from the requests seen (how many assertable spans a
+        # text holds, and how long their rows are): admission at the tagger estimates this stage with it.
+        self.row_tokens_per_token = 0.0
 
     @property
     def historical(self) -> bool:
@@ -93,10 +96,23 @@ class AssertionClassifier:
                                                                          self.model.max_length, self.markers)]
                 for text, document_spans in zip(texts, spans, strict=True)]
 
-    async def classify(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], deadline: float
-                       ) -> list[list[Assessment]]:
-        """Assessments per span per document; QueueFull or DeadlineExceeded like the tagger."""
+    def expected_s(self, tagger_tokens: int) -> float:
+        """Seconds this stage would need for a request of ``tagger_tokens`` tagger subwords of the running
+        request's client: the rows such a request brings, after what the classifier's queue holds ahead
+        of them (0 before any rate is known)."""
+        return self.batcher.expected_s(current_client.get(), round(tagger_tokens * self.row_tokens_per_token))
+
+    async def classify(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], deadline: float,
+                       tagger_tokens: int = 0) -> list[list[Assessment]]:
+        """Assessments per span per document; QueueFull or DeadlineExceeded like the tagger.
+
+        ``tagger_tokens``: the request's subwords in the tagger (when it came through one), to learn
+        how many row subwords a subword of text brings."""
         rows = await asyncio.to_thread(self.rows, texts, spans)
+        if tagger_tokens > 0:
+            ratio = sum(len(row.input_ids) for document in rows for row in document) / tagger_tokens
+            self.row_tokens_per_token = ratio if self.row_tokens_per_token == 0 else (
+                0.9 * self.row_tokens_per_token + 0.1 * ratio)
         outputs, _ = await self.rows_through(rows, deadline)
         return [[decide(logits, self.model.classes, self.model.historical) for logits in document]
                 for document in outputs]

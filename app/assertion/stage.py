@@ -59,7 +59,8 @@ class AssertionStage:
                   for document in documents]
         spans = [[(document.entities[index].start, document.entities[index].end) for index in indices]
                  for document, indices in zip(documents, chosen, strict=True)]
-        assessed = await self.assess(texts, spans, deadline=deadline, source=source)
+        assessed = await self.assess(texts, spans, deadline=deadline, source=source,
+                                     tagger_tokens=sum(document.tokens for document in documents))
         results = []
         for document, indices, found in zip(documents, chosen, assessed, strict=True):
             entities = list(document.entities)
@@ -69,14 +70,20 @@ class AssertionStage:
             results.append(replace(document, entities=entities))
         return results
 
-    async def assess(self, texts: Sequence[str], spans: Spans, *, deadline: float, source: str | None = None
-                     ) -> list[list[Assessment]]:
+    def expected_s(self, tokens: int, option: Any) -> float:
+        """The classifier's expected time for a request of ``tokens`` tagger subwords; 0 with the rules."""
+        if self.classifier is None or self.source(option) != "model":
+            return 0.0
+        return self.classifier.expected_s(tokens)
+
+    async def assess(self, texts: Sequence[str], spans: Spans, *, deadline: float, source: str | None = None,
+                     tagger_tokens: int = 0) -> list[list[Assessment]]:
         """Assessments of caller-given ``(start, end)`` spans (code points), per document, whatever their type."""
         source = source or self.default
         if not any(spans):
             return [[] for _ in spans]
         if source == "model" and self.classifier is not None:
-            return await self.classifier.classify(texts, spans, deadline)
+            return await self.classifier.classify(texts, spans, deadline, tagger_tokens)
         return await asyncio.to_thread(
             lambda: [self.rules.assess(text, list(document)) for text, document in zip(texts, spans, strict=True)])
 

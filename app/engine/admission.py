@@ -8,9 +8,11 @@ Two rules, checked in this order; a refused request is answered 429 at once, not
    large request is never refused for ever, and a client that floods the queue fills its own share,
    not the others'.
 2. **Deadline.** The request's estimated wait (the work the scheduler will run before its last
-   window, plus its own, at the measured rate) must fit before its deadline; otherwise it would only
-   be queued to end in 504. Before any rate is measured, everything is admitted. A request that alone
-   needs more than its deadline is admitted only when nothing is ahead of it.
+   window, plus its own, at the measured rate, plus what the model stages after this queue will take
+   for it: ``after_s``, e.g. the assertion classifier's backlog and the request's expected rows) must
+   fit before its deadline; otherwise it would only be queued to end in 504. Before any rate is
+   measured, everything is admitted. A request that alone needs more than its deadline is admitted
+   only when nothing is ahead of it.
 
 The wait estimate follows the scheduler's round robin: to finish ``own`` tokens in ``rounds`` batches,
 each other client's queued work runs for at most as many batches first. It errs on the long side
@@ -111,10 +113,10 @@ def estimated_wait_s(client: str, tokens: int, view: QueueView) -> tuple[float, 
     return ahead / rate, (tokens + view.batch_tokens) / rate + view.fixed_delay_s
 
 
-def admit(client: str, tokens: int, time_left_s: float, bound: int, share: float, view: QueueView
-          ) -> Refusal | None:
+def admit(client: str, tokens: int, time_left_s: float, bound: int, share: float, view: QueueView,
+          after_s: float = 0.0) -> Refusal | None:
     """None to admit ``tokens`` of ``client`` with ``time_left_s`` to its deadline; else why not, and
-    when to retry."""
+    when to retry. ``after_s``: the request's expected time in the model stages after this queue."""
     queued = view.client_tokens.get(client, 0)
     limit = client_limit(client, bound, share, view.client_tokens)
     if queued and queued + tokens > limit:
@@ -126,6 +128,7 @@ def admit(client: str, tokens: int, time_left_s: float, bound: int, share: float
     if estimate is None:
         return None
     ahead_s, own_s = estimate
+    own_s += after_s
     if ahead_s <= 0 or ahead_s + own_s <= time_left_s:
         return None
     # Retry when enough work ahead has run for this request to fit; a request that alone needs more

@@ -8,9 +8,11 @@ A request's client is the ``client`` passed to :meth:`Batcher.submit`, else :dat
 which the server's authentication sets for the request's task.
 
 A worker thread takes its next batch itself the moment the model is free, as soon as the budget is
-full or the oldest window has waited ``max_delay_s``. One worker on a CPU (the model already uses
-every core: a new short note waits for the running batch at most); two on a GPU, so one batch is
-padded and copied while the other computes.
+full or the oldest window has waited ``max_delay_s``. On a CPU the batchers of a model share
+:class:`~app.engine.lanes.Lanes`: two workers, one batch per client at a time, so a client's short
+note runs beside another's long batch instead of waiting for it, and one client alone runs one
+batch at a time (the model already uses every core). On a GPU two workers, so one batch is padded
+and copied while the other computes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -25,11 +28,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from app.engine.admission import QueueView, Refusal, ServiceRate, admit
+from app.engine.admission import QueueView, Refusal, ServiceRate, admit, estimated_wait_s
 from app.engine.executor import CentreLogits, Executor, WindowRow
+from app.engine.lanes import Lanes
 from app.engine.scheduler import RequestWork, choose_anchor, plan_batch
 
 log = logging.getLogger("clinx.batcher")
+LANE_RETRY_S = 0.002  # a worker deferred to a later stage's claim looks again this soon
+MAX_IDLE_WAIT_S = 60.0  # a worker with nothing due looks again at least this often (and never sleeps past time_t)
 
 # Who the running request is for: set per request (its asyncio task) by the server's authentication.
 current_client: ContextVar[str] = ContextVar("clinx_client", default="anonymous")
@@ -114,6 +120,8 @@ class Batcher:
         client_queue_share: float = 0.0,
         workers: int = 1,
         observer: BatchObserver | None = None,
+        lanes: Lanes | None = None,
+        stage_rank: int = 0,
     ) -> None:
         self._executor = executor
         self.max_batch_tokens = max_batch_tokens
@@ -122,7 +130,9 @@ class Batcher:
         self.max_padding = max_padding
         self.age_half_life_s = age_half_life_s
         self.client_queue_share = client_queue_share  # 0: the bound split evenly among clients with work queued
-        self.workers = workers
+        self._lanes = lanes  # shared with the model's other batchers; None: any worker takes any batch
+        self._stage_rank = stage_rank  # with lanes: a later stage (higher) goes first for the same client
+        self.workers = lanes.capacity if lanes is not None else workers
         self._observer = observer
         self._changed = threading.Condition()  # guards everything below; notified on submit/cancel/stop
         self._pending: list[WindowJob] = []
@@ -135,6 +145,7 @@ class Batcher:
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rate = ServiceRate()
+        self._deferred = False  # the last look found work but a later stage's claim on its client's lane
         self._last_finished: float | None = None
         self._saturated = False
 
@@ -148,6 +159,8 @@ class Batcher:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        if self._lanes is not None:
+            self._lanes.listen(self.wake)
         self._threads = [
             threading.Thread(target=self._work, name=f"clinx-infer-{index}", daemon=True)
             for index in range(self.workers)
@@ -161,6 +174,8 @@ class Batcher:
             abandoned, self._pending = self._pending, []
             self._queued_tokens = 0
             self._client_tokens.clear()
+            if self._lanes is not None:
+                self._lanes.declare(self._stage_rank, frozenset())
             self._changed.notify_all()
         for job in abandoned:
             if not job.future.done():
@@ -168,14 +183,17 @@ class Batcher:
         for thread in self._threads:  # a batch in progress finishes first
             await asyncio.to_thread(thread.join)
 
-    def submit(self, jobs: Sequence[WindowJob], client: str | None = None) -> None:
-        """Queue all windows of one request, or none of them (QueueFull: the admission policy refused)."""
+    def submit(self, jobs: Sequence[WindowJob], client: str | None = None, after_s: float = 0.0) -> None:
+        """Queue all windows of one request, or none of them (QueueFull: the admission policy refused).
+
+        ``after_s``: the time the request will still need in model stages after this one (admission
+        counts it against the deadline)."""
         client = current_client.get() if client is None else client
         tokens = sum(job.length for job in jobs)
         time_left = min(job.deadline for job in jobs) - time.monotonic()
         with self._changed:
             refusal = admit(client, tokens, time_left, self.max_queue_tokens, self.client_queue_share,
-                            self._view())
+                            self._view(), after_s)
             if refusal is not None:
                 raise QueueFull.from_refusal(refusal)
             work = RequestWork(tokens, client)
@@ -190,6 +208,13 @@ class Batcher:
     def _view(self) -> QueueView:
         return QueueView(dict(self._client_tokens), self._running_tokens, self._rate.tokens_per_second,
                          self.max_batch_tokens, self.max_delay_s)
+
+    def expected_s(self, client: str, tokens: int) -> float:
+        """Seconds ``tokens`` of ``client`` would need here now, waiting included, as admission estimates
+        them (0 before any rate is measured): for an earlier stage's admission."""
+        with self._changed:
+            estimate = estimated_wait_s(client, tokens, self._view())
+        return sum(estimate) if estimate is not None else 0.0
 
     def wake(self) -> None:
         """Let a worker look at the queue now (e.g. to drop windows of a cancelled request)."""
@@ -224,8 +249,10 @@ class Batcher:
             self._pending = keep
             self._report_depth()
 
-    def _next_batch(self) -> list[WindowJob] | None:
-        """Block until a batch is due (budget full, or the oldest window waited max_delay_s)."""
+    def _next_batch(self) -> tuple[list[WindowJob], str] | None:
+        """Block until a batch is due (budget full, or the oldest window waited max_delay_s) and, with
+        lanes, one is free for a client that has windows queued and no batch running; the batch and
+        the client it was built for."""
         with self._changed:
             while not self._stopping:
                 self._drop_finished()
@@ -234,18 +261,44 @@ class Batcher:
                     now = time.monotonic()
                     wait = self._pending[0].enqueued_at + self.max_delay_s - now
                     if self._queued_tokens >= self.max_batch_tokens or wait <= 0:
-                        return self._take_batch(now)
+                        taken = self._take_batch(now)
+                        if taken is not None:
+                            return taken
+                        # No lane for anyone queued: a freed lane wakes this worker; one a later stage
+                        # claimed is looked at again shortly (its claim may go without a lane freed).
+                        wait = LANE_RETRY_S if self._deferred else math.inf
                     timeout = max(0.0, min(wait, min(job.deadline for job in self._pending) - now))
+                    if timeout > MAX_IDLE_WAIT_S:  # no deadline near: a submit, cancel or freed lane wakes it
+                        timeout = MAX_IDLE_WAIT_S
                 self._changed.wait(timeout)
             return None
 
-    def _take_batch(self, now: float) -> list[WindowJob]:
-        lengths = [job.length for job in self._pending]
-        anchor = choose_anchor([now - job.enqueued_at for job in self._pending],
-                               [job.request.queued_tokens for job in self._pending], self.age_half_life_s,
-                               [job.request.client for job in self._pending], self._last_served)
-        anchor_client = self._pending[anchor].request.client
-        chosen = set(plan_batch(lengths, self.max_batch_tokens, self.max_padding, anchor))
+    def _eligible(self) -> list[int]:
+        """Positions in the queue of the windows a batch may take now: all, or (lanes) those of clients
+        without a batch running, none when every lane is taken."""
+        if self._lanes is None:
+            return list(range(len(self._pending)))
+        busy = self._lanes.busy_clients()
+        if busy is None:
+            return []
+        return [index for index, job in enumerate(self._pending) if job.request.client not in busy]
+
+    def _take_batch(self, now: float) -> tuple[list[WindowJob], str] | None:
+        self._deferred = False
+        if self._lanes is not None:
+            self._lanes.declare(self._stage_rank, frozenset(self._client_tokens))
+        eligible = self._eligible()
+        if not eligible:
+            return None
+        jobs = [self._pending[index] for index in eligible]
+        anchor = choose_anchor([now - job.enqueued_at for job in jobs], [job.request.queued_tokens for job in jobs],
+                               self.age_half_life_s, [job.request.client for job in jobs], self._last_served)
+        anchor_client = jobs[anchor].request.client
+        if self._lanes is not None and not self._lanes.try_acquire(anchor_client, self._stage_rank):
+            self._deferred = True  # a later stage waits for this client's lane, or another batcher took it
+            return None
+        chosen = {eligible[index] for index in plan_batch([job.length for job in jobs], self.max_batch_tokens,
+                                                          self.max_padding, anchor)}
         batch = [job for index, job in enumerate(self._pending) if index in chosen]
         self._pending = [job for index, job in enumerate(self._pending) if index not in chosen]
         for job in batch:
@@ -255,7 +308,9 @@ class Batcher:
         self._batches += 1
         self._last_served[anchor_client] = self._batches
         self._report_depth()
-        return batch
+        if self._lanes is not None:
+            self._lanes.declare(self._stage_rank, frozenset(self._client_tokens))
+        return batch, anchor_client
 
     def _dequeued(self, job: WindowJob) -> None:
         """A window leaves the queue (taken, expired or cancelled): the counts per request and client follow."""
@@ -269,11 +324,12 @@ class Batcher:
             self._client_tokens.pop(client, None)
 
     def _work(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            self._infer(batch)
+        while (taken := self._next_batch()) is not None:
+            self._infer(*taken)
 
-    def _infer(self, batch: list[WindowJob]) -> None:
-        """The executor runs the batch; every waiting request learns the outcome."""
+    def _infer(self, batch: list[WindowJob], client: str) -> None:
+        """The executor runs the batch (built for ``client``: its lane is freed as the model is done);
+        every waiting request learns the outcome."""
         started = time.monotonic()
         try:
             outcome = self._executor.run([job.window for job in batch])
@@ -285,6 +341,8 @@ class Batcher:
         finally:
             with self._changed:
                 self._running_tokens -= sum(job.length for job in batch)
+            if self._lanes is not None:
+                self._lanes.release(client)
         seconds = time.monotonic() - started
         if self._observer is not None:
             self._observer.batch_done(len(batch), outcome.padded_tokens, outcome.real_tokens, seconds)

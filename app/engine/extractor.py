@@ -32,6 +32,7 @@ from app.bundle import Manifest, bundle_digest, bundle_encoder, read_manifest
 from app.engine.batcher import Batcher, BatchObserver, current_client
 from app.engine.budget import batch_budget
 from app.engine.executor import Executor, WindowRow
+from app.engine.lanes import Lanes
 from app.engine.pipeline import ExtractResult, Pipeline
 from app.engine.runtime import CPU, Runtime
 from app.engine.stages import (
@@ -134,10 +135,13 @@ class Extractor:
         runtime = Runtime(root, manifest, device=options.device, device_id=options.device_id,
                           variant=options.variant, intra_op_threads=options.intra_op_threads,
                           enable_tensorrt=options.tensorrt)
+        # On a CPU the tagger's and the later stages' batchers share two lanes, one batch per client
+        # (app/engine/lanes.py); a GPU wants the next batch ready when the current one ends: two workers.
+        lanes = Lanes() if runtime.provider == CPU else None
         after = entity_stages(root, manifest, StageContext(
             runtime.provider, options.variant, options.device_id, options.intra_op_threads, options.max_batch_tokens,
             options.max_padding_ratio, options.max_queue_delay_ms / 1000, options.max_reorder_ms / 1000,
-            options.max_queue_tokens, observe))
+            options.max_queue_tokens, observe, lanes))
         budget = batch_budget(options.max_batch_tokens, runtime.provider, manifest.max_length)
         executor = Executor(runtime.run, manifest.special.pad_id)
         warm_up(executor, manifest.max_length, budget)
@@ -149,10 +153,9 @@ class Extractor:
             max_padding=options.max_padding_ratio,
             age_half_life_s=options.max_reorder_ms / 1000,
             client_queue_share=options.client_queue_share,
-            # A GPU wants the next batch ready when the current one ends; on a CPU the model already uses
-            # every core, and a second batch would only make newly arrived notes wait for two.
-            workers=1 if runtime.provider == CPU else 2,
+            workers=2,
             observer=observe(manifest.name) if observe is not None else None,
+            lanes=lanes,
         )
         identity = ModelIdentity(manifest.name, manifest.version, bundle_digest(root / "manifest.json"), manifest.demo)
         pipeline = Pipeline(EncodeStage(encoder), TagStage(batcher), DecodeStage(manifest.tags, manifest.decode), after)

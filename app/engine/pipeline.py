@@ -46,13 +46,15 @@ class Pipeline:
         rows = [self.encode.rows(document) for document in documents]
         if any(rows) and tokenized >= deadline:
             raise DeadlineExceeded()
-        logits, last_started = await self.tag(rows, deadline)
+        active = [(stage, (options or {}).get(stage.name, True)) for stage in self.after]
+        active = [(stage, option) for stage, option in active if option is not False]
+        tokens = sum(document.token_count for document in documents)
+        after_s = sum(stage.expected_s(tokens, option) for stage, option in active)
+        logits, last_started = await self.tag(rows, deadline, after_s)
         results = [self.decode(document, window_logits) for document, window_logits in zip(documents, logits,
                                                                                                strict=True)]
-        for stage in self.after:
-            option = (options or {}).get(stage.name, True)
-            if option is not False:
-                results = await stage(texts, results, deadline=deadline, option=option)
+        for stage, option in active:
+            results = await stage(texts, results, deadline=deadline, option=option)
         finished = time.monotonic()
         queue_wait = last_started - tokenized if last_started is not None else 0.0
         return ExtractResult(results, tokenized - started, queue_wait, finished - tokenized - queue_wait)

@@ -22,6 +22,7 @@ import numpy as np
 from app.bundle import BundleError, Manifest
 from app.engine.batcher import Batcher, DeadlineExceeded, WindowJob
 from app.engine.executor import CentreLogits, WindowRow
+from app.engine.lanes import Lanes
 from app.text.decode import SUBWORD_DECODING, DecodeRule, document_entities, softmax
 from app.text.encode import DocumentEncoder, EncodedDocument
 from app.text.types import Entity
@@ -63,9 +64,11 @@ class TagStage:
     def __init__(self, batcher: Batcher) -> None:
         self.batcher = batcher
 
-    async def __call__(self, windows: Sequence[Sequence[WindowRow]], deadline: float
+    async def __call__(self, windows: Sequence[Sequence[WindowRow]], deadline: float, after_s: float = 0.0
                        ) -> tuple[list[list[CentreLogits]], float | None]:
         """Logits per document per window, and when the last of its windows started (None: no windows).
+
+        ``after_s``: the request's expected time in the model stages after this one, for admission.
 
         Raises QueueFull (nothing was queued) or DeadlineExceeded. A request that is cancelled or
         fails takes its queued windows with it.
@@ -75,7 +78,7 @@ class TagStage:
         flat = [job for per_document in jobs for job in per_document]
         if not flat:
             return [[] for _ in jobs], None
-        self.batcher.submit(flat)
+        self.batcher.submit(flat, after_s=after_s)
         gathered = asyncio.gather(*(job.future for job in flat))
         try:
             # wait, not wait_for: windows whose results came in as the deadline fell are not thrown away
@@ -130,6 +133,11 @@ class EntityStage(Protocol):
     async def __call__(self, texts: Sequence[str], documents: list[DocumentResult], *, deadline: float,
                        option: Any = True) -> list[DocumentResult]: ...
 
+    def expected_s(self, tokens: int, option: Any) -> float:
+        """Seconds this stage expects to need for a request of ``tokens`` subwords (its queue included;
+        0 when it runs no model or knows no rate yet): admission at the tagger counts it."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -138,7 +146,8 @@ class EntityStage(Protocol):
 @dataclass(frozen=True)
 class StageContext:
     """What a stage with a model of its own needs to run it like the tagger: the tagger's device, the
-    requested precision (``auto``: by device), and the queue settings and metrics observer of the extractor."""
+    requested precision (``auto``: by device), and the queue settings, metrics observer and CPU lanes of the
+    extractor."""
 
     provider: str
     variant: str
@@ -150,6 +159,7 @@ class StageContext:
     max_reorder_s: float = 2.0
     max_queue_tokens: int = 262144
     observe: Callable[[str], Any] | None = None
+    lanes: Lanes | None = None  # the tagger's CPU lanes, shared (app/engine/lanes.py)
 
 
 EntityStageFactory = Callable[[Path, Manifest, StageContext], EntityStage]
