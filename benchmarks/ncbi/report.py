@@ -101,13 +101,16 @@ def collect(runs: Path) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
+    def ran(part: dict[str, Any]) -> bool:
+        return part["test"] is not None
+
     def row(name: str, part: dict[str, Any], seconds: float | None) -> str:
         test = part["test"]
         if test is None:
             return f"| {name} | (not run here) | | | | | |"
         s, lenient = test["strict"], test["lenient"]
         dev = f"{part['dev']['f1']:.4f}" if part.get("dev") else "–"
-        minutes = f"{seconds / 60:.1f}" if seconds else "?"
+        minutes = f"{seconds / 60:.1f}" if seconds else "–"
         return (f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | **{s['f1']:.4f}** | {lenient['f1']:.4f} "
                 f"| {dev} | {minutes} |")
 
@@ -128,28 +131,33 @@ def markdown(result: dict[str, Any]) -> str:
         row(f"single model ({result['single']['decode']} decoding)", result["single"], result["single"]["train_s"]),
         *([row("single model, the same checkpoint decoded per subword (`--decode subword`)",
                {"test": result["single"]["test_subword"]}, None)] if result["single"]["test_subword"] else []),
-        row(f"ensemble ({result['ensemble']['members']} members, CLIN-X vote)", result["ensemble"],
-            result["ensemble"]["train_s"]),
-        row("single model, sentences packed (`--pack-sentences`)", result["packed"], result["packed"]["train_s"]),
-        row(f"ensemble, packed ({result['packed_ensemble']['members']} members on train+devel, CLIN-X vote)",
-            result["packed_ensemble"], result["packed_ensemble"]["train_s"]),
+        *([row(f"ensemble ({result['ensemble']['members']} members, CLIN-X vote)", result["ensemble"],
+               result["ensemble"]["train_s"])] if ran(result["ensemble"]) else []),
+        *([row("single model, sentences packed (`--pack-sentences`)", result["packed"], result["packed"]["train_s"])]
+          if ran(result["packed"]) else []),
+        *([row(f"ensemble, packed ({result['packed_ensemble']['members']} members on train+devel, CLIN-X vote)",
+               result["packed_ensemble"], result["packed_ensemble"]["train_s"])]
+          if ran(result["packed_ensemble"]) else []),
         "",
         f"Single model: {single_cfg.get('epochs')} epochs, best epoch {result['single']['best_epoch']}, peak lr "
         f"{single_cfg.get('learning_rate')}, batch {single_cfg.get('batch_size')}, warm-up "
         f"{single_cfg.get('warmup_ratio')}, chunk {single_cfg.get('chunk_subwords')} / context "
         f"{single_cfg.get('context_subwords')} subwords, context dropout {single_cfg.get('context_dropout')}.",
-        f"Packed: the same recipe with sentences packed into centres of up to {packed_cfg.get('chunk_subwords')} "
-        f"subwords and CLIN-X's {packed_cfg.get('context_subwords')} context subwords, batch "
-        f"{packed_cfg.get('batch_size')} windows, "
-        f"{packed_cfg.get('epochs')} epochs, best epoch {result['packed']['best_epoch']}: the geometry of the demo "
-        "and benchmark bundles (the model reads about 1.5 tokens per note token instead of about 8).",
-        f"Ensemble: each member {ensemble_cfg.get('epochs')} epoch(s) on 4/5 of train, selected on the held-out "
-        "fifth (devel is only used to report the voted ensemble's dev figure); held-out strict F1 per member: "
-        + ", ".join(f"{h['strict_f1']:.4f}" for h in result["ensemble"]["held_out"] or []) + ".",
-        "Packed ensemble: as CLIN-X does, train and devel joined and split into 5 random document-level folds; "
-        "member k trains on 4 folds and selects on fold k (so it has no separate dev figure); held-out strict F1 "
-        "per member: " + ", ".join(f"{h['strict_f1']:.4f}" for h in result["packed_ensemble"]["held_out"] or [])
-        + ".",
+        *([f"Packed: the same recipe with sentences packed into centres of up to {packed_cfg.get('chunk_subwords')} "
+           f"subwords and CLIN-X's {packed_cfg.get('context_subwords')} context subwords, batch "
+           f"{packed_cfg.get('batch_size')} windows, "
+           f"{packed_cfg.get('epochs')} epochs, best epoch {result['packed']['best_epoch']}: the geometry of the "
+           "demo and benchmark bundles (the model reads about 1.5 tokens per note token instead of about 8)."]
+          if ran(result["packed"]) else []),
+        *([f"Ensemble: each member {ensemble_cfg.get('epochs')} epoch(s) on 4/5 of train, selected on the held-out "
+           "fifth (devel is only used to report the voted ensemble's dev figure); held-out strict F1 per member: "
+           + ", ".join(f"{h['strict_f1']:.4f}" for h in result["ensemble"]["held_out"] or []) + "."]
+          if ran(result["ensemble"]) else []),
+        *(["Packed ensemble: as CLIN-X does, train and devel joined and split into 5 random document-level "
+           "folds; member k trains on 4 folds and selects on fold k (so it has no separate dev figure); held-out "
+           "strict F1 per member: "
+           + ", ".join(f"{h['strict_f1']:.4f}" for h in result["packed_ensemble"]["held_out"] or []) + "."]
+          if ran(result["packed_ensemble"]) else []),
         "",
         "Train minutes: the sum of the epochs' wall times in the training logs (training plus the dev "
         "evaluation after each epoch). Single model, per epoch: "
