@@ -132,8 +132,10 @@ class Manifest(_Strict):
     vote_rule: Literal["clinx-majority"] = "clinx-majority"
     decode: DecodeRule = Field(
         default=SUBWORD_DECODING,
-        description="word: a word takes its first subword's tag and spans hold whole words; subword: every "
-                    "subword decoded alone (bundles written before the field existed).",
+        description="word-viterbi: the most probable valid BIOES sequence over the subwords, then per word "
+                    "(what training writes now); word: a word takes its first subword's tag, then BIOES repair; "
+                    "both keep words whole. subword: every subword decoded alone (bundles written before the "
+                    "field existed).",
     )
     stages: list[str] = Field(
         default_factory=lambda: ["encode", "tag", "decode"],

@@ -28,7 +28,7 @@ from app.assertion.marking import Markers, document_rows
 from app.text.types import Document
 from model_export.assertion_eval import attribute
 from model_export.checkpoints import write_json
-from model_export.hf import CheckpointError, load_tokenizer
+from model_export.hf import CheckpointError, freeze_lower_layers, load_tokenizer
 
 log = logging.getLogger("clinx.train")
 ASSERTION_FILE = "clinx_assertion.json"
@@ -45,6 +45,7 @@ class AssertionTrainConfig:
     batch_size: int = 16
     max_length: int = 64
     warmup_ratio: float = 0.1
+    freeze_layers: int = 0  # embeddings (the markers too) and this many lowest layers stay as pre-trained
     seed: int = 42
     corpus: dict[str, Any] = field(default_factory=dict)
 
@@ -157,7 +158,9 @@ def train_assertion(config: AssertionTrainConfig, train_docs: Sequence[Document]
                                                                ignore_mismatched_sizes=True)
     model.resize_token_embeddings(len(tokenizer))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    freeze_lower_layers(model, config.freeze_layers)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
     steps = config.epochs * ((len(train_rows) + config.batch_size - 1) // config.batch_size)
     warmup = max(1, int(steps * config.warmup_ratio))
     schedule = torch.optim.lr_scheduler.LambdaLR(

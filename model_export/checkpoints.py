@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def recorded_decode(record: dict[str, Any], where: Path) -> DecodeRule:
     rule = record.get("decode", SUBWORD_DECODING)
     if rule not in DECODE_RULES:
         raise ValueError(f"{where}: field decode is {rule!r}; expected one of {list(DECODE_RULES)}")
-    return "word" if rule == "word" else "subword"
+    return cast(DecodeRule, rule)
 
 
 def rng_states(batch_rng: random.Random) -> dict[str, Any]:

@@ -203,9 +203,13 @@ def train(argv: Sequence[str]) -> int:
                         help="blank lines (paragraphs, pasted notes) bound packed centres ('centres') or whole "
                              "windows, context too ('windows'); 'none' ignores them (default)")
     parser.add_argument("--context-dropout", type=float, default=0.5, help="share of windows trained without context")
-    parser.add_argument("--decode", choices=DECODE_RULES, default="word",
-                        help="how tags become spans, for dev selection and in the exported bundle: word (a word "
-                             "takes its first subword's tag; spans hold whole words; default) or subword")
+    parser.add_argument("--decode", choices=DECODE_RULES, default="word-viterbi",
+                        help="how tags become spans, for dev selection and in the exported bundle: word-viterbi "
+                             "(the most probable valid BIOES sequence, decoded per word: spans hold whole words; "
+                             "default), word (a word takes its first subword's tag, then BIOES repair) or subword")
+    parser.add_argument("--freeze-layers", type=int, default=0, metavar="N",
+                        help="keep the embeddings and the lowest N encoder layers as pre-trained (faster steps "
+                             "on a CPU; default 0 trains everything, as CLIN-X does)")
     parser.add_argument("--ensemble", type=int, default=0, metavar="K",
                         help="train K members on document-level splits of --train (member k selects on split k)")
     parser.add_argument("--seed", type=int, default=42, help="initialisation, batch order and ensemble splits")
@@ -238,6 +242,7 @@ def train(argv: Sequence[str]) -> int:
             context_subwords=args.context_subwords,
             pack_sentences=args.pack_sentences, paragraph_breaks=args.paragraph_breaks,
             context_dropout=args.context_dropout, decode=args.decode,
+            freeze_layers=args.freeze_layers,
             seed=args.seed,
             device=args.device, resume=args.resume, progress=not args.no_progress,
             corpus={"train": "+".join(path.name for path in args.train), "dev": args.dev.name if args.dev else None,
@@ -284,8 +289,8 @@ def evaluate(argv: Sequence[str]) -> int:
     add_corpus_arguments(parser)
     parser.add_argument("--variant", default="fp32", choices=("fp32", "fp16", "int8"), help="bundle variant to run")
     parser.add_argument("--decode", choices=DECODE_RULES, default=None,
-                        help="decode by this rule instead of the model's own (word or subword), e.g. to compare "
-                             "them on one model")
+                        help="decode by this rule instead of the model's own (word, word-viterbi or subword), "
+                             "to compare them on one model")
     parser.add_argument("--device", default="cpu", help="cpu, auto or cuda (cuda:N for checkpoints)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     parser.add_argument("--output", type=Path, help="write the scores as JSON here")

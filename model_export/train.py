@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.text.decode import WORD_DECODING, DecodeRule
+from app.text.decode import WORD_VITERBI, DecodeRule
 from app.text.labels import bioes_tags
 from app.text.types import Document
 from app.text.windows import WindowGeometry
@@ -37,7 +37,7 @@ from model_export.checkpoints import (
 )
 from model_export.evaluate import score_documents, torch_logits_fn
 from model_export.examples import IGNORE, Example, build_examples, epoch_batches, make_encoder
-from model_export.hf import CheckpointError, load_base, load_checkpoint, special_tokens
+from model_export.hf import CheckpointError, freeze_lower_layers, load_base, load_checkpoint, special_tokens
 from model_export.progress import Progress
 from model_export.scoring import Scores
 
@@ -46,7 +46,7 @@ LOG_FILE = "train_log.jsonl"
 # Settings that fix the data and the schedule: a resumed run must share them with the saved one.
 RESUME_KEYS = ("base_model", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay",
                "chunk_subwords", "context_subwords", "pack_sentences", "paragraph_breaks", "context_dropout", "decode",
-               "seed", "max_steps", "length_pool")
+               "seed", "max_steps", "length_pool", "freeze_layers")
 
 
 @dataclass
@@ -65,10 +65,11 @@ class TrainConfig:
     pack_sentences: bool = False  # CLIN-X: one sentence per window; True packs sentences (see app.text.windows)
     paragraph_breaks: str = "none"  # "centres"/"windows": blank lines bound packed centres / whole windows
     context_dropout: float = 0.5
-    decode: DecodeRule = WORD_DECODING  # how dev selection (and later the bundle) turns tags into spans
+    decode: DecodeRule = WORD_VITERBI  # how dev selection (and later the bundle) turns tags into spans
     seed: int = 42
     device: str = "auto"
     max_steps: int | None = None
+    freeze_layers: int = 0  # embeddings and this many lowest layers stay as pre-trained (CLIN-X: 0)
     length_pool: int = 50  # batches are cut from runs of this many batches sorted by length (see epoch_batches)
     resume: bool = False
     progress: bool = False
@@ -166,7 +167,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
     if saved is not None:
         # runs saved before sentence packing, paragraph breaks and the decoding rule existed used one
         # sentence per window, ignored blank lines and decoded subwords
-        check_resumable({"pack_sentences": False, "paragraph_breaks": "none", "decode": "subword",
+        check_resumable({"pack_sentences": False, "paragraph_breaks": "none", "decode": "subword", "freeze_layers": 0,
                          **saved[0]["settings"]}, current)
         progression = Progression(**saved[0]["progression"])
         if progression.completed:
@@ -185,7 +186,9 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
     total_steps = math.ceil(len(examples) / config.batch_size) * config.epochs
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    freeze_lower_layers(model, config.freeze_layers)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = linear_warmup(optimizer, total_steps, config.warmup_ratio)
     if saved is not None:
         _restore(saved, optimizer, scheduler, batch_rng)

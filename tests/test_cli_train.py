@@ -72,7 +72,7 @@ def test_train_on_brat_with_collapsed_labels_then_evaluate(tmp_path: Path, capsy
     assert "strict" in out and "lenient" in out and "micro" in out and "Concept" in out
     result = json.loads(scores.read_text())
     assert result["model"]["kind"] == "checkpoint" and result["corpus"]["documents"] == 3
-    assert result["model"]["decode"] == "word" and "word decoding" in out
+    assert result["model"]["decode"] == "word-viterbi" and "word-viterbi decoding" in out
     assert set(result["scores"]) == {"strict", "lenient"}
     assert isinstance(json.loads(errors.read_text()), dict)
     code = commands.evaluate([str(output), "--corpus", str(dev_dir), "--format", "brat", "--collapse-labels",

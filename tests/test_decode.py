@@ -437,3 +437,51 @@ def test_whole_word_spans_round_trip_through_subword_tags(text: str, tokenizer: 
     tag_ids = [0 if tag is None else TAGS.index(tag) for tag in tags]
     entities = decode_entities(text, offsets, anchors, tag_ids, [1.0] * len(tags), TAGS, "word")
     assert [Span(e.start, e.end, e.label) for e in entities] == spans
+
+
+# --- word-level decoding along the most probable valid path (rule word-viterbi) --------------------
+
+
+def one_hot_probs(tags: list[str], leaning: float = 0.6) -> FloatArray:
+    """One member's probabilities ``[1, tokens, tags]``: each token leans to its tag, O has the rest."""
+    probs = np.full((1, len(tags), len(TAGS)), (1.0 - leaning) / (len(TAGS) - 1), dtype=np.float32)
+    for index, tag in enumerate(tags):
+        probs[0, index, TAGS.index(tag)] = leaning
+    return probs
+
+
+def test_viterbi_drops_a_lone_article_that_repair_would_keep() -> None:
+    # the demo's "a" tagged alone: its first word leans B-test, the next word leans O
+    text = "had a fever"
+    offsets = [(0, 3), (4, 5), (6, 11)]
+    anchors = token_anchors(text, offsets)
+    probs = one_hot_probs(["O", "B-test", "O"])
+    word = document_entities(text, offsets, anchors, [probs], TAGS, "word")
+    assert [text[e.start : e.end] for e in word] == ["a"]
+    assert document_entities(text, offsets, anchors, [probs], TAGS, "word-viterbi") == []
+    # where the argmax tags are valid BIOES, both rules give the same spans and scores
+    probs = one_hot_probs(["O", "B-problem", "E-problem"])
+    viterbi = document_entities(text, offsets, anchors, [probs], TAGS, "word-viterbi")
+    assert viterbi == document_entities(text, offsets, anchors, [probs], TAGS, "word")
+    assert [(text[e.start : e.end], e.label, e.score) for e in viterbi] == [("a fever", "problem", pytest.approx(0.6))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, st.sampled_from(["unigram", "minilm", "arbitrary"]), st.integers(1, 3), st.integers(0, 2**32 - 1),
+       st.data())
+def test_viterbi_decoding_never_cuts_a_word(text: str, tokenization: str, members: int, seed: int,
+                                            data: st.DataObject) -> None:
+    """Any text, tokenization and probabilities (of one or more members): spans are ordered, disjoint,
+    whole words, and round-trip in all three encodings."""
+    if tokenization == "arbitrary":
+        offsets = arbitrary_offsets(text, data)
+    else:
+        _, offsets = token_offsets(unigram_tokenizer() if tokenization == "unigram" else minilm_tokenizer(), text)
+    anchors = token_anchors(text, offsets)
+    logits = np.random.default_rng(seed).normal(0.0, 3.0, size=(members, len(offsets), len(TAGS))).astype(np.float32)
+    entities = document_entities(text, offsets, anchors, [softmax(logits)], TAGS, "word-viterbi")
+    check_entities(text, entities)
+    words = Words.of(text)
+    for entity in entities:
+        assert not words.cuts(entity.start) and not words.cuts(entity.end), (entity, text)
+    check_round_trips(text, entities)

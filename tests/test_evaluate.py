@@ -83,22 +83,22 @@ def test_unknown_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_recorded_decoding_rule_is_used_everywhere_and_can_be_overridden() -> None:
-    """Training records word decoding; the checkpoint, the bundle (through the server's engine) and the
-    export figures agree on it, and ``decode="subword"`` gives the same subword spans from both."""
+    """Training records word-viterbi decoding; the checkpoint, the bundle (through the server's engine) and
+    the export figures agree on it, and ``decode="subword"`` or ``"word"`` gives the same spans from both."""
     checkpoint, bundle = trained_checkpoint(), exported_bundle()
     _, dev_docs = tiny_corpus()
-    assert json.loads((checkpoint / TRAINING_FILE).read_text())["decode"] == "word"
-    assert read_manifest(bundle).decode == "word"
+    assert json.loads((checkpoint / TRAINING_FILE).read_text())["decode"] == "word-viterbi"
+    assert read_manifest(bundle).decode == "word-viterbi"
     word = evaluate_documents(load_predictor(checkpoint), dev_docs)
-    assert load_predictor(bundle).details["decode"] == load_predictor(checkpoint).details["decode"] == "word"
+    assert load_predictor(bundle).details["decode"] == load_predictor(checkpoint).details["decode"] == "word-viterbi"
     for document in dev_docs:
         words = Words.of(document.text)
         assert not any(words.cuts(span.start) or words.cuts(span.end) for span in word.predicted[document.id])
-    subword_checkpoint = load_predictor(checkpoint, decode="subword")
-    subword_bundle = load_predictor(bundle, decode="subword")
-    assert subword_checkpoint.details["decode"] == subword_bundle.details["decode"] == "subword"
-    assert (evaluate_documents(subword_checkpoint, dev_docs).predicted
-            == evaluate_documents(subword_bundle, dev_docs).predicted)
+    for rule in ("subword", "word"):
+        from_checkpoint, from_bundle = load_predictor(checkpoint, decode=rule), load_predictor(bundle, decode=rule)
+        assert from_checkpoint.details["decode"] == from_bundle.details["decode"] == rule
+        assert (evaluate_documents(from_checkpoint, dev_docs).predicted
+                == evaluate_documents(from_bundle, dev_docs).predicted)
 
 
 def test_a_checkpoint_without_a_rule_decodes_subwords_and_a_bad_rule_is_named(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from app.text.labels import (
     OUTSIDE,
     TokenSpan,
+    best_bioes_path,
     bioes_tags,
     char_span,
     decode_token_spans,
@@ -324,3 +327,66 @@ def test_char_span_counts_code_points() -> None:
     offsets = [(0, 1), (1, 7), (7, 9)]
     assert char_span(text, offsets, TokenSpan(1, 1, "A", 1.0)) == (2, 7)
     assert text[2:7] == "café\u0301"
+
+
+# --- the most probable valid path (rule word-viterbi) ---------------------------------------------
+
+
+def valid_bioes(tags: list[str]) -> bool:
+    """Whether a tag sequence is valid BIOES: every span opened by B is continued and closed in type."""
+    open_type: str | None = None
+    for tag in tags:
+        prefix, entity_type = split_tag(tag)
+        continues = prefix in ("I", "E")
+        if continues != (open_type is not None) or (continues and entity_type != open_type):
+            return False
+        open_type = entity_type if prefix in ("B", "I") else None
+    return open_type is None
+
+
+SMALL_TAGS = bioes_tags(["problem", "test"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_best_path_is_the_best_valid_sequence(length: int, seed: int) -> None:
+    """Against brute force over every tag sequence of a short text (9 tags, up to 5 words)."""
+    log_probs = np.log(np.random.default_rng(seed).dirichlet(np.ones(len(SMALL_TAGS)), size=length))
+    path = best_bioes_path(log_probs, SMALL_TAGS)
+    assert valid_bioes([SMALL_TAGS[tag] for tag in path])
+    best = max(sum(log_probs[step, tag] for step, tag in enumerate(sequence))
+               for sequence in itertools.product(range(len(SMALL_TAGS)), repeat=length)
+               if valid_bioes([SMALL_TAGS[tag] for tag in sequence]))
+    assert sum(log_probs[step, tag] for step, tag in enumerate(path)) == pytest.approx(best)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(TAGS), min_size=1, max_size=30), st.integers(0, 2**32 - 1))
+def test_a_valid_argmax_sequence_is_the_path(sequence: list[str], seed: int) -> None:
+    """Without transition scores the per-word best tags, when valid, are the optimum itself."""
+    if not valid_bioes(sequence):
+        return
+    log_probs = np.log(np.random.default_rng(seed).dirichlet(np.ones(len(TAGS)), size=len(sequence)) * 0.5)
+    for step, tag in enumerate(sequence):
+        log_probs[step, TAGS.index(tag)] = np.log(0.6)  # above the rest (they share 0.5)
+    assert [TAGS[tag] for tag in best_bioes_path(log_probs, TAGS)] == sequence
+
+
+def test_a_lone_begin_stays_outside_unless_a_span_is_likelier() -> None:
+    # "a" leans B-test (0.6), nothing after it continues: repair would make "a" a span, the path does not
+    probs = np.full((3, len(TAGS)), 0.01)
+    probs[0, TAGS.index("B-test")], probs[0, 0], probs[1:, 0] = 0.6, 0.3, 0.9
+    assert [TAGS[tag] for tag in best_bioes_path(np.log(probs), TAGS)] == ["O", "O", "O"]
+    probs[0, TAGS.index("S-test")] = 0.4  # a single-word test is now likelier than nothing
+    assert [TAGS[tag] for tag in best_bioes_path(np.log(probs), TAGS)] == ["S-test", "O", "O"]
+
+
+def test_best_path_edge_cases() -> None:
+    assert best_bioes_path(np.zeros((0, len(TAGS))), TAGS) == []
+    with pytest.raises(ValueError, match="3 log-probability columns for 13 tags"):
+        best_bioes_path(np.zeros((2, 3)), TAGS)
+    # a scheme without S tags: a one-word span is impossible, so the word stays O
+    no_single = [tag for tag in SMALL_TAGS if not tag.startswith("S-")]
+    probs = np.full((1, len(no_single)), 0.1)
+    probs[0, no_single.index("B-test")] = 0.9
+    assert best_bioes_path(np.log(probs), no_single) == [0]

@@ -116,7 +116,7 @@ def test_resume_refuses_a_changed_decoding_rule(tmp_path: Path) -> None:
     """Dev selection decodes by the recorded rule: a resumed run may not switch it half-way."""
     train_docs, dev_docs = tiny_corpus()
     train(tiny_config(tmp_path, epochs=1, max_steps=1), train_docs[:8], dev_docs[:2])
-    with pytest.raises(ResumeError, match="decode: saved 'word', now 'subword'"):
+    with pytest.raises(ResumeError, match="decode: saved 'word-viterbi', now 'subword'"):
         train(tiny_config(tmp_path, epochs=1, max_steps=1, decode="subword", resume=True), train_docs[:8], dev_docs[:2])
 
 

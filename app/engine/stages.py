@@ -105,8 +105,8 @@ class TagStage:
 class DecodeStage:
     """Per window softmax, the ensemble's vote, BIOES repair, spans in character offsets with scores.
 
-    ``rule`` is the bundle's ``decode`` (``word``: spans hold whole words; ``subword``: bundles that
-    predate the rule), so the server, training's dev selection, evaluation and export all decode alike.
+    ``rule`` is the bundle's ``decode`` (``word-viterbi`` and ``word``: spans hold whole words;
+    ``subword``: bundles that predate the rule), so the server, training's dev selection, evaluation and export all decode alike.
     """
 
     def __init__(self, tags: Sequence[str], rule: DecodeRule = SUBWORD_DECODING) -> None:

@@ -9,19 +9,23 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from app.text.labels import char_span, decode_token_spans, decode_word_spans
+from app.text.labels import TokenSpan, best_bioes_path, char_span, decode_token_spans, decode_word_spans
 from app.text.types import Entity
 from app.text.words import Words, word_units
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-DecodeRule = Literal["word", "subword"]
-"""How tags become spans: ``word`` (a word takes its first subword's tag; spans hold whole words)
-or ``subword`` (every subword decoded on its own: spans may cut words; bundles that predate the rule)."""
+DecodeRule = Literal["word", "subword", "word-viterbi"]
+"""How tags become spans: ``word`` (a word takes its first subword's tag; spans hold whole words),
+``word-viterbi`` (per word too, but the most probable valid BIOES sequence instead of each word's
+best tag repaired: no lone ``B`` on "a" becomes a span) or ``subword`` (every subword decoded on its
+own: spans may cut words; bundles that predate the rule)."""
 DECODE_RULES: tuple[str, ...] = get_args(DecodeRule)
 WORD_DECODING: DecodeRule = "word"
 SUBWORD_DECODING: DecodeRule = "subword"
+WORD_VITERBI: DecodeRule = "word-viterbi"
+LOG_FLOOR = 1e-30  # a probability that underflowed to 0 is still a (very unlikely) path
 
 
 def softmax(logits: npt.NDArray[np.floating]) -> FloatArray:
@@ -90,9 +94,15 @@ def decode_entities(
     token_tags = [
         None if position is None else tags[tag_id] for position, tag_id in zip(anchors, tag_ids, strict=False)
     ]
-    words = Words.of(text) if rule == WORD_DECODING else None
+    words = Words.of(text) if rule != SUBWORD_DECODING else None
     token_spans = (decode_token_spans(token_tags, scores) if words is None else
                    decode_word_spans(word_units(words, anchors), token_tags, scores))
+    return spans_to_entities(text, offsets, token_spans, words)
+
+
+def spans_to_entities(text: str, offsets: Sequence[tuple[int, int]], token_spans: Sequence[TokenSpan],
+                      words: Words | None) -> list[Entity]:
+    """Token spans in characters; with ``words``, an edge inside a word is widened to the whole word."""
     entities: list[Entity] = []
     for token_span in token_spans:
         characters = char_span(text, offsets, token_span)
@@ -122,5 +132,27 @@ def document_entities(
     """Entities from a document's windows in order, each ``[members, centre tokens, tags]``."""
     if not window_probs:
         return []
-    tag_ids, scores = vote(list(np.concatenate(window_probs, axis=1)))
+    member_probs = np.concatenate(window_probs, axis=1)
+    if rule == WORD_VITERBI:
+        return viterbi_entities(text, offsets, anchors, member_probs.mean(axis=0), tags)
+    tag_ids, scores = vote(list(member_probs))
     return decode_entities(text, offsets, anchors, tag_ids.tolist(), scores.tolist(), tags, rule)
+
+
+def viterbi_entities(text: str, offsets: Sequence[tuple[int, int]], anchors: Sequence[int | None],
+                     probs: FloatArray, tags: Sequence[str]) -> list[Entity]:
+    """Rule ``word-viterbi``: the best valid BIOES path over the subwords (an ensemble's mean
+    probabilities), then decoded per word like rule ``word``.
+
+    The path runs over subwords because that is how the model was trained: a one-word concept cut
+    into two pieces is B then E, so a path over words alone would have to call its first piece S.
+    """
+    anchored = [index for index, position in enumerate(anchors) if position is not None]
+    tag_ids = [0] * len(anchors)
+    scores = [0.0] * len(anchors)
+    if anchored:
+        rows = probs[anchored]
+        path = best_bioes_path(np.log(np.maximum(rows, LOG_FLOOR)), tags)
+        for index, tag, score in zip(anchored, path, rows[np.arange(len(path)), path].tolist(), strict=True):
+            tag_ids[index], scores[index] = tag, score
+    return decode_entities(text, offsets, anchors, tag_ids, scores, tags, WORD_DECODING)

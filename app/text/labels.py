@@ -6,6 +6,9 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from app.text.types import Span
 
 OUTSIDE = "O"
@@ -105,30 +108,35 @@ def decode_token_spans(tags: Sequence[str | None], scores: Sequence[float]) -> l
     return spans
 
 
-def decode_word_spans(units: Sequence[int | None], tags: Sequence[str | None], scores: Sequence[float]
-                      ) -> list[TokenSpan]:
-    """Word-level decoding: each unit (a word's tokens, see ``app.text.words.word_units``) takes the
-    tag and score of its first token, its other tokens continue it; then the same BIOES repair.
-
-    The spans are in token indices, from a unit's first token to the last token of the span's last
-    unit, so a span never ends part-way through a word.
-    """
+def unit_tokens(units: Sequence[int | None]) -> tuple[list[int], list[int]]:
+    """The first and last token of each unit (a word's tokens, see ``app.text.words.word_units``)."""
     first_token: list[int] = []
     last_token: list[int] = []
-    unit_tags: list[str | None] = []
-    unit_scores: list[float] = []
     for index, unit in enumerate(units):
         if unit is None:
             continue
         if unit == len(first_token):
             first_token.append(index)
             last_token.append(index)
-            unit_tags.append(tags[index])
-            unit_scores.append(float(scores[index]))
         else:
             last_token[unit] = index
-    return [TokenSpan(first_token[span.first], last_token[span.last], span.label, span.score)
-            for span in decode_token_spans(unit_tags, unit_scores)]
+    return first_token, last_token
+
+
+def unit_spans_to_tokens(spans: Sequence[TokenSpan], first_token: Sequence[int], last_token: Sequence[int]
+                         ) -> list[TokenSpan]:
+    """Spans over units as token spans, from a unit's first token to the last token of its last unit."""
+    return [TokenSpan(first_token[span.first], last_token[span.last], span.label, span.score) for span in spans]
+
+
+def decode_word_spans(units: Sequence[int | None], tags: Sequence[str | None], scores: Sequence[float]
+                      ) -> list[TokenSpan]:
+    """Word-level decoding: each unit takes the tag and score of its first token, its other tokens
+    continue it; then the same BIOES repair. A span never ends part-way through a word."""
+    first_token, last_token = unit_tokens(units)
+    unit_spans = decode_token_spans([tags[index] for index in first_token],
+                                    [float(scores[index]) for index in first_token])
+    return unit_spans_to_tokens(unit_spans, first_token, last_token)
 
 
 def char_span(text: str, offsets: Sequence[tuple[int, int]], span: TokenSpan) -> tuple[int, int] | None:
@@ -140,3 +148,57 @@ def char_span(text: str, offsets: Sequence[tuple[int, int]], span: TokenSpan) ->
     while end > start and text[end - 1].isspace():
         end -= 1
     return (start, end) if start < end else None
+
+
+def best_bioes_path(log_probs: npt.NDArray[np.floating], tags: Sequence[str]) -> list[int]:
+    """The most probable tag sequence that is valid BIOES (a Viterbi path), as tag indices.
+
+    Valid: a span opens with B or S, I and E continue a B or I of its own type, and nothing is left
+    open at the end. Argmax-then-repair turns a lone ``B`` on "a" into the span "a"; here the word
+    stays ``O`` unless a whole span is more probable. The BIOES structure leaves two kinds of state:
+    closed (after O, E or S of any type) and open in type x (after B-x or I-x), so each step costs
+    a few comparisons per type. A scheme lacking some prefix treats it as impossible.
+    """
+    count, width = log_probs.shape
+    if width != len(tags):
+        raise ValueError(f"{width} log-probability columns for {len(tags)} tags")
+    if count == 0:
+        return []
+    scores = np.concatenate([np.asarray(log_probs, dtype=np.float64), np.full((count, 1), -np.inf)], axis=1)
+    position = {tag: index for index, tag in enumerate(tags)}
+    types = entity_types_of(tags)
+    column = {prefix: [position.get(f"{prefix}-{name}", width) for name in types] for prefix in PREFIXES}
+    standalone = np.array([position.get(OUTSIDE, width), *column["S"]], dtype=np.int64)  # O or S: closed to closed
+    chosen = standalone[np.argmax(scores[:, standalone], axis=1)]
+    standalone_score = scores[np.arange(count), chosen].tolist()
+    begin, inside, end = (scores[:, column[prefix]].tolist() for prefix in ("B", "I", "E"))
+    kinds = range(len(types))
+    closed = standalone_score[0]
+    opened = list(begin[0])
+    closed_from: list[int] = [-1]  # per step: -1 = an O/S from closed, x = E-x from open x
+    opened_from: list[list[bool]] = [[False] * len(types)]  # per step and type: True = I-x, False = B-x
+    for step in range(1, count):
+        stay = closed + standalone_score[step]
+        source, best = -1, stay
+        ends, begins, insides = end[step], begin[step], inside[step]
+        for kind in kinds:
+            candidate = opened[kind] + ends[kind]
+            if candidate > best:
+                source, best = kind, candidate
+        continued = [opened[kind] + insides[kind] > closed + begins[kind] for kind in kinds]
+        opened = [opened[kind] + insides[kind] if continued[kind] else closed + begins[kind] for kind in kinds]
+        closed = best
+        closed_from.append(source)
+        opened_from.append(continued)
+    path: list[int] = []
+    state = -1  # -1: closed, else the open type
+    for step in range(count - 1, -1, -1):
+        if state < 0:
+            source = closed_from[step]
+            path.append(int(chosen[step]) if source < 0 else column["E"][source])
+            state = source
+        else:
+            inside_step = opened_from[step][state]
+            path.append(column["I" if inside_step else "B"][state])
+            state = state if inside_step else -1
+    return path[::-1]
