@@ -28,7 +28,7 @@ from app.assertion.marking import Markers, document_rows
 from app.text.types import Document
 from model_export.assertion_eval import attribute
 from model_export.checkpoints import write_json
-from model_export.hf import CheckpointError, freeze_lower_layers, load_tokenizer
+from model_export.hf import CheckpointError, adamw, freeze_lower_layers, load_tokenizer
 
 log = logging.getLogger("clinx.train")
 ASSERTION_FILE = "clinx_assertion.json"
@@ -160,7 +160,7 @@ def train_assertion(config: AssertionTrainConfig, train_docs: Sequence[Document]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     freeze_lower_layers(model, config.freeze_layers)
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
+    optimizer = adamw(trainable, lr=config.learning_rate, weight_decay=0.01)
     steps = config.epochs * ((len(train_rows) + config.batch_size - 1) // config.batch_size)
     warmup = max(1, int(steps * config.warmup_ratio))
     schedule = torch.optim.lr_scheduler.LambdaLR(

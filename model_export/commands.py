@@ -43,12 +43,12 @@ def demo(argv: Sequence[str]) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if the bundle exists")
     args = parser.parse_args(argv)
     _setup_logging()
-    from model_export.demo import CONCEPTS, DEID, ensure_demo_bundle
+    from model_export.demo import CONCEPTS, DEID, ensure_demo_bundles
 
-    if args.only in (None, "concepts"):
-        ensure_demo_bundle(args.output, rebuild=args.rebuild, recipe=CONCEPTS)
-    if args.only in (None, "deid"):
-        ensure_demo_bundle(args.deid_output, rebuild=args.rebuild, recipe=DEID)
+    jobs = [(path, recipe) for name, path, recipe in (("concepts", args.output, CONCEPTS),
+                                                      ("deid", args.deid_output, DEID))
+            if args.only in (None, name)]
+    ensure_demo_bundles(jobs, rebuild=args.rebuild)
     return 0
 
 

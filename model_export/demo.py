@@ -9,13 +9,16 @@ clinical model.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine.runtime import available_cores
 from app.text.types import Document
 from model_export.demo_corpus import generate_demo_corpus, pasted_documents, split_demo_corpus
 from model_export.export import ExportConfig, export_bundle
@@ -61,10 +64,11 @@ class DemoRecipe:
 
 CONCEPTS = DemoRecipe("clinx-demo", "concepts (i2b2 2010 types: problem, test, treatment)", "concepts",
                       DEMO_DESCRIPTION, documents=300, epochs=2, seed=13, notes_per_document=3,
-                      paragraph_breaks="windows")
+                      paragraph_breaks="windows", freeze_layers=1, assertion_freeze_layers=4)
 # 30 PHI types (121 tags) need more optimiser steps than 3 concept types: smaller batches, a higher rate.
 DEID = DemoRecipe("clinx-demo-deid", "de-identification (i2b2 2014 PHI types)", "deid", DEID_DESCRIPTION,
-                  documents=240, epochs=3, seed=17, learning_rate=4e-4, batch_size=2, context_dropout=0.5)
+                  documents=240, epochs=3, seed=17, learning_rate=4e-4, batch_size=2, context_dropout=0.5,
+                  freeze_layers=1)
 
 
 def minilm_path() -> Path:
@@ -173,3 +177,30 @@ def ensure_demo_bundle(output: Path, rebuild: bool = False, recipe: DemoRecipe =
     if rebuild and output.exists():
         shutil.rmtree(output)
     return build_demo_bundle(output, recipe)
+
+
+def ensure_demo_bundles(jobs: Sequence[tuple[Path, DemoRecipe]], rebuild: bool = False) -> list[Path]:
+    """Build the missing demo bundles side by side, one process each with its share of the cores.
+
+    On 2 cores two single-threaded trainings get about 1.3x more steps done than one after the other
+    with two threads each (PyTorch's intra-op threads scale poorly on a transformer this small).
+    """
+    todo = [(output, recipe) for output, recipe in jobs if rebuild or not (output / "manifest.json").is_file()]
+    if len(todo) < 2:
+        return [ensure_demo_bundle(output, rebuild, recipe) for output, recipe in jobs]
+    threads = max(1, available_cores() // len(todo))
+    log.info("building %s side by side, %d thread(s) each", " and ".join(recipe.name for _, recipe in todo), threads)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked PyTorch thread pools
+    with ProcessPoolExecutor(len(todo), mp_context=context, initializer=_builder_process,
+                             initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:
+        futures = [pool.submit(ensure_demo_bundle, output, rebuild, recipe) for output, recipe in todo]
+        built = [future.result() for future in futures]
+    return [output for output, _ in jobs] if built else []
+
+
+def _builder_process(threads: int, level: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+

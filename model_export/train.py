@@ -37,7 +37,7 @@ from model_export.checkpoints import (
 )
 from model_export.evaluate import score_documents, torch_logits_fn
 from model_export.examples import IGNORE, Example, build_examples, epoch_batches, make_encoder
-from model_export.hf import CheckpointError, freeze_lower_layers, load_base, load_checkpoint, special_tokens
+from model_export.hf import CheckpointError, adamw, freeze_lower_layers, load_base, load_checkpoint, special_tokens
 from model_export.progress import Progress
 from model_export.scoring import Scores
 
@@ -188,7 +188,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
         total_steps = min(total_steps, config.max_steps)
     freeze_lower_layers(model, config.freeze_layers)
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = adamw(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = linear_warmup(optimizer, total_steps, config.warmup_ratio)
     if saved is not None:
         _restore(saved, optimizer, scheduler, batch_rng)

