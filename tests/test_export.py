@@ -27,6 +27,9 @@ def checkpoint(tiny_bundle: Path) -> Path:
     return tiny_bundle.parent / "checkpoint"
 
 
+TINY_BOUND = 5.0
+
+
 @pytest.fixture(scope="module")
 def eval_docs() -> list[Document]:
     return generate_demo_corpus(12, seed=99)
@@ -34,9 +37,11 @@ def eval_docs() -> list[Document]:
 
 @pytest.fixture(scope="module")
 def bundle(checkpoint: Path, eval_docs: list[Document], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The tiny model's flat probabilities make int8 cost it a few F1 points (real models: see
+    # benchmarks/export_variants.py); a bound of 5 keeps its int8 variant for the tests of the figures.
     output = tmp_path_factory.mktemp("export") / "bundle"
     export_bundle(ExportConfig(checkpoint=checkpoint, output_dir=output, name="tiny", eval_documents=eval_docs,
-                               eval_corpus={"name": "demo"}))
+                               eval_corpus={"name": "demo"}, max_f1_drop=TINY_BOUND))
     return output
 
 
@@ -73,12 +78,12 @@ def test_all_variants_written_with_checksums_and_figures(bundle: Path) -> None:
     for precision in ("int8", "fp16"):
         assert 0.0 <= parity[f"{precision}_vs_fp32"]["agreement"] <= 1.0
         served = manifest.parity["served"][precision]
-        assert served["f1_drop_points"] <= served["max_f1_drop_points"] == 1.0
+        assert served["f1_drop_points"] <= served["max_f1_drop_points"] == TINY_BOUND
     scores = manifest.evaluation["eval_corpus"]
     assert scores["documents"] == 12 and set(scores["variants"]) == {"fp32", "int8", "fp16"}
     choice = manifest.parity["int8"]  # the fastest candidate within the bound, scored as the server serves it
     assert choice["chosen"] == variants["int8"].optimization["candidate"] == choice["tried"][-1]["candidate"]
-    assert choice["tried"][-1]["loss_points"] <= choice["max_loss_points"] == 1.0
+    assert choice["tried"][-1]["loss_points"] <= choice["max_loss_points"] == TINY_BOUND
     assert choice["tried"][-1]["measure"] == "strict_f1_drop"
 
 

@@ -87,12 +87,17 @@ def write_jsonl(path: Path, documents: Sequence[Document]) -> Path:
 
 @functools.cache
 def exported_bundle() -> Path:
-    """The trained checkpoint exported (fp32 + int8, no fusions: quick), scored at export on the dev documents."""
+    """The trained checkpoint exported (fp32 + int8, no fusions: quick), scored at export on the dev documents.
+
+    A 2-layer, 32-wide model trained for seconds loses 3-4 strict F1 points to int8 here (a real
+    model's loss is measured in benchmarks/export_variants.py): the looser bound keeps an int8
+    variant so that its figures at export and at evaluation can be compared.
+    """
     from model_export.export import ExportConfig, export_bundle
 
     _, dev_docs = tiny_corpus()
     output = work_dir() / "bundle"
     export_bundle(ExportConfig(checkpoint=trained_checkpoint(), output_dir=output, name="tiny-train-tests",
                                fp16=False, optimize=False, texts=[d.text for d in dev_docs[:2]],
-                               eval_documents=dev_docs, eval_corpus={"name": "tiny dev"}))
+                               eval_documents=dev_docs, eval_corpus={"name": "tiny dev"}, max_f1_drop=5.0))
     return output
