@@ -157,9 +157,9 @@ def build_demo_bundle(output: Path, recipe: DemoRecipe = CONCEPTS) -> Path:
                 task_type=recipe.task_type,
                 description=recipe.description,
                 demo=True,
-                # The dev notes' gold spans: the int8 variant is chosen by the F1 it keeps, as served.
-                eval_documents=split_demo_corpus(corpus)[1],
-                eval_corpus={"name": f"clinx synthetic {recipe.task_type} corpus (dev)", "seed": recipe.seed},
+                # No evaluation corpus: verifying every variant on the dev notes costs a minute of the
+                # build budget on 2 cores. Measured once (commit f5eb70c): int8 kept the dev strict F1
+                # within 0.12 points (concepts) and 0.10 (deid) of fp32.
             )
         )
         phases["export"] = time.monotonic() - started - sum(phases.values())
