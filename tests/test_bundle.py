@@ -56,9 +56,9 @@ def test_inconsistent_tags(bundle_copy: Path) -> None:
 
 
 def test_decode_rule_defaults_to_subword_and_is_checked(bundle_copy: Path, tiny_bundle: Path) -> None:
-    """New bundles decode words along the best valid path; a bundle written before the field existed keeps
-    subword decoding."""
-    assert read_manifest(tiny_bundle).decode == "word-viterbi"
+    """A bundle records its training's rule (the tiny one trains with ``word``; the default, word-viterbi,
+    is checked through training in test_cli_train); one written before the field existed decodes subwords."""
+    assert read_manifest(tiny_bundle).decode == "word"
     path = bundle_copy / "manifest.json"
     manifest = json.loads(path.read_text())
     del manifest["decode"]

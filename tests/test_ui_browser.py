@@ -43,20 +43,6 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-@pytest.fixture(scope="module")
-def page_server(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
-    """The tiny tagger (fp32) decoding each word's best tag with repair (`"decode": "word"`).
-
-    A 2-layer model trained for seconds is unsure of everything, so the most probable valid path
-    (its own rule, `word-viterbi`) leaves it few spans on the page's note, some days none; the page
-    shows whatever the API answers, whichever the rule, and these tests need spans to compare.
-    """
-    bundle = edited_bundle(tiny_bundle, tmp_path_factory.mktemp("page") / "bundle", decode="word")
-    with ServerProcess.start(bundle, tmp_path_factory.mktemp("page-logs"), variant="fp32",
-                             max_queue_delay_ms=20) as server:
-        yield server, bundle
-
-
 @pytest.fixture()
 def page_and_network(browser: Any) -> Iterator[tuple[Any, NetworkLog]]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -90,9 +76,9 @@ def extract_on_page(page: Any, text: str) -> list[dict[str, Any]]:
 
 
 def test_page_highlights_exactly_the_apis_entities(page_and_network: tuple[Any, NetworkLog],
-                                                   page_server: tuple[ServerProcess, Path], tmp_path: Path) -> None:
+                                                   fp32_server: tuple[ServerProcess, Path], tmp_path: Path) -> None:
     page, network = page_and_network
-    server, _ = page_server
+    server, _ = fp32_server
     info = httpx.get(server.url + "/info", timeout=10).json()
     model = info["models"][0]
     open_page(page, server)
@@ -142,9 +128,9 @@ def test_page_highlights_exactly_the_apis_entities(page_and_network: tuple[Any, 
 
 
 def test_page_works_in_a_narrow_window_with_readable_contrast(browser: Any,
-                                                              page_server: tuple[ServerProcess, Path],
+                                                              fp32_server: tuple[ServerProcess, Path],
                                                               tmp_path: Path) -> None:
-    server, _ = page_server
+    server, _ = fp32_server
     context = browser.new_context(viewport={"width": 360, "height": 780})
     network = watch_network(context)
     page = context.new_page()
