@@ -51,15 +51,34 @@ def _rows_for_parity(rust: Any, markers: Any, documents: Sequence[Document], cla
     return rows[:256]
 
 
+CONVERSION_FILE = "assertion.conversion.json"
+
+
 def export_assertion(checkpoint: Path, bundle: Path, *, eval_documents: Sequence[Document] | None = None,
                      eval_corpus: dict[str, Any] | None = None, logit_tolerance: float = 1e-4,
                      source: str | None = None) -> Manifest:
     """Add (or replace) the bundle's assertion classifier; raise ExportError and leave the bundle as it was."""
+    read_manifest(bundle)  # a valid bundle to add to, before any work
+    staging = Path(tempfile.mkdtemp(prefix=".clinx-assertion-", dir=bundle.parent))
+    try:
+        convert_assertion(checkpoint, staging, eval_documents=eval_documents, logit_tolerance=logit_tolerance)
+        return install_assertion(staging, bundle, eval_documents=eval_documents, eval_corpus=eval_corpus,
+                                 source=source)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def convert_assertion(checkpoint: Path, target: Path, *, eval_documents: Sequence[Document] | None = None,
+                      logit_tolerance: float = 1e-4) -> dict[str, Any]:
+    """The classifier's ONNX fp32 and int8 graphs and tokenizer in ``target``, checked against PyTorch.
+
+    Needs no bundle, so it can run beside the tagger's training; :func:`install_assertion` adds the
+    result to a bundle. Returns (and writes to ``CONVERSION_FILE``) what the manifest records.
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     started = time.monotonic()
     record = read_json(checkpoint / ASSERTION_FILE)
-    read_manifest(bundle)  # a valid bundle to add to, before any work
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
     model = AutoModelForSequenceClassification.from_pretrained(str(checkpoint)).float().eval()
     classes, historical, max_length = list(record["classes"]), bool(record["historical"]), int(record["max_length"])
@@ -67,46 +86,63 @@ def export_assertion(checkpoint: Path, bundle: Path, *, eval_documents: Sequence
     rust = backend(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     rows = _rows_for_parity(rust, markers, eval_documents or [], classes, max_length)
-    staging = Path(tempfile.mkdtemp(prefix=".clinx-assertion-", dir=bundle.parent))
-    try:
-        import onnx
+    import onnx
 
-        fp32, int8 = staging / f"{STEM}.onnx", staging / f"{STEM}.int8.onnx"
-        export_onnx(model, staging / "raw.onnx", pad_id)  # weights as external data: inlined below (small model)
-        save_onnx(onnx.load(str(staging / "raw.onnx")), fp32, external=False)
-        quantize_int8(fp32, int8, per_channel=True, reduce_range=False, external=False)
-        rust.save(str(staging / f"{STEM}.tokenizer.json"))
-        reference = predict_rows(model, rows, pad_id)
-        parity: dict[str, Any] = {"rows": len(rows)}
-        outputs = {}
-        for precision, path in (("fp32", fp32), ("int8", int8)):
-            outputs[precision] = _ort_rows(ort_session(path), rows, pad_id)
-        difference = float(np.abs(outputs["fp32"] - reference).max(initial=0.0))
-        parity["fp32_vs_pytorch"] = {"max_abs_logit_diff": difference, "tolerance": logit_tolerance}
-        if difference > logit_tolerance:
-            raise ExportError(f"assertion classifier: ONNX fp32 disagrees with PyTorch: max |logit difference| "
-                              f"{difference:.2e} (tolerance {logit_tolerance:.0e})")
-        count = len(classes)
-        agree = float(np.mean(np.argmax(outputs["int8"][:, :count], 1) == np.argmax(outputs["fp32"][:, :count], 1)))
-        parity["int8_vs_fp32"] = {"max_abs_logit_diff": float(np.abs(outputs["int8"] - outputs["fp32"]).max()),
-                                  "class_agreement": agree}
-        for path in (fp32, int8, staging / f"{STEM}.tokenizer.json"):
-            shutil.copy(path, bundle / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    fp32, int8 = target / f"{STEM}.onnx", target / f"{STEM}.int8.onnx"
+    raw = target / "raw"
+    raw.mkdir(exist_ok=True)
+    export_onnx(model, raw / "raw.onnx", pad_id)  # weights as external data: inlined below (small model)
+    save_onnx(onnx.load(str(raw / "raw.onnx")), fp32, external=False)
+    shutil.rmtree(raw)
+    quantize_int8(fp32, int8, per_channel=True, reduce_range=False, external=False)
+    rust.save(str(target / f"{STEM}.tokenizer.json"))
+    reference = predict_rows(model, rows, pad_id)
+    parity: dict[str, Any] = {"rows": len(rows)}
+    outputs = {precision: _ort_rows(ort_session(path), rows, pad_id) for precision, path in (("fp32", fp32),
+                                                                                            ("int8", int8))}
+    difference = float(np.abs(outputs["fp32"] - reference).max(initial=0.0))
+    parity["fp32_vs_pytorch"] = {"max_abs_logit_diff": difference, "tolerance": logit_tolerance}
+    if difference > logit_tolerance:
+        raise ExportError(f"assertion classifier: ONNX fp32 disagrees with PyTorch: max |logit difference| "
+                          f"{difference:.2e} (tolerance {logit_tolerance:.0e})")
+    count = len(classes)
+    agree = float(np.mean(np.argmax(outputs["int8"][:, :count], 1) == np.argmax(outputs["fp32"][:, :count], 1)))
+    parity["int8_vs_fp32"] = {"max_abs_logit_diff": float(np.abs(outputs["int8"] - outputs["fp32"]).max()),
+                              "class_agreement": agree}
     special = {"cls_id": markers.cls_id, "sep_id": markers.sep_id, "pad_id": pad_id, "start_id": markers.start_id,
                "end_id": markers.end_id}
+    conversion = {"classes": classes, "historical": historical, "max_length": max_length, "special_tokens": special,
+                  "parity": parity, "training": record}
+    (target / CONVERSION_FILE).write_text(json.dumps(conversion, indent=2), encoding="utf-8")
+    log.info("assertion classifier converted to ONNX in %.0f s", time.monotonic() - started)
+    return conversion
+
+
+def install_assertion(converted: Path, bundle: Path, *, eval_documents: Sequence[Document] | None = None,
+                      eval_corpus: dict[str, Any] | None = None, source: str | None = None) -> Manifest:
+    """The graphs :func:`convert_assertion` wrote into ``bundle``, declared in its manifest; with
+    ``eval_documents`` served by the server's own engine and scored, rules beside it."""
+    started = time.monotonic()
+    read_manifest(bundle)
+    conversion = json.loads((converted / CONVERSION_FILE).read_text(encoding="utf-8"))
+    record = conversion["training"]
+    for name in (f"{STEM}.onnx", f"{STEM}.int8.onnx", f"{STEM}.tokenizer.json"):
+        shutil.copy(converted / name, bundle / name)
     variants = {precision: {**file_entry(bundle, f"{name}").model_dump(), "precision": precision,
                             "optimization": {"applied": False, "reason": "short rows; not fused"}}
                 for precision, name in (("fp32", f"{STEM}.onnx"), ("int8", f"{STEM}.int8.onnx"))}
     raw = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
     raw["assertion"] = {**raw.get("assertion", {}), "source": source, "model": {
         "base_model": str(record.get("config", {}).get("base_model", "")).rstrip("/").rsplit("/", 1)[-1],
-        "classes": classes, "historical": historical, "max_length": max_length,
-        "tokenizer": file_entry(bundle, f"{STEM}.tokenizer.json").model_dump(), "special_tokens": special,
+        "classes": conversion["classes"], "historical": conversion["historical"],
+        "max_length": conversion["max_length"],
+        "tokenizer": file_entry(bundle, f"{STEM}.tokenizer.json").model_dump(),
+        "special_tokens": conversion["special_tokens"],
         "members": [{"name": "model", "variants": variants}],
         "evaluation": {"dev": record.get("dev", {}), "best_epoch": record.get("best_epoch")},
-        "parity": parity, "training": {"corpus": record.get("corpus", {}), "config": record.get("config", {})}}}
+        "parity": conversion["parity"],
+        "training": {"corpus": record.get("corpus", {}), "config": record.get("config", {})}}}
     _write(bundle, raw)
     if eval_documents:
         raw["assertion"]["evaluation"] = served_assertion_figures(bundle, eval_documents, eval_corpus or {})

@@ -28,7 +28,14 @@ from app.assertion.marking import Markers, document_rows
 from app.text.types import Document
 from model_export.assertion_eval import attribute
 from model_export.checkpoints import write_json
-from model_export.hf import CheckpointError, adamw, freeze_lower_layers, load_tokenizer
+from model_export.hf import (
+    CheckpointError,
+    adamw,
+    freeze_lower_layers,
+    load_tokenizer,
+    parameter_groups,
+    set_dropout,
+)
 
 log = logging.getLogger("clinx.train")
 ASSERTION_FILE = "clinx_assertion.json"
@@ -46,6 +53,9 @@ class AssertionTrainConfig:
     max_length: int = 64
     warmup_ratio: float = 0.1
     freeze_layers: int = 0  # embeddings (the markers too) and this many lowest layers stay as pre-trained
+    head_learning_rate: float | None = None  # the fresh classification head's peak rate (None: learning_rate)
+    dropout: float | None = None  # every dropout of the model at this rate (None: the base model's)
+    majority_share: float | None = None  # the most frequent class keeps at most this share of the rows (None: all)
     seed: int = 42
     corpus: dict[str, Any] = field(default_factory=dict)
 
@@ -97,6 +107,26 @@ def build_rows(rust: Any, markers: Markers, documents: Sequence[Document], class
             rows.append(Row(row, classes.index(attribute(span.attributes, "assertion")),
                             IGNORE if historical is None else int(bool(historical))))
     return rows
+
+
+def capped_majority(rows: Sequence[Row], share: float | None, rng: random.Random) -> list[Row]:
+    """The rows with the most frequent class cut down (a random choice, order kept) to ``share`` of the result.
+
+    Most spans in clinical notes are asserted present: cutting that class spends the steps on the
+    rarer ones (absent, hypothetical ...) that the classifier has to learn, and saves time.
+    """
+    if share is None or not rows:
+        return list(rows)
+    if not 0 < share < 1:
+        raise ValueError(f"majority_share must be between 0 and 1 (got {share})")
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row.label] = counts.get(row.label, 0) + 1
+    majority = max(counts, key=lambda label: (counts[label], -label))
+    others = len(rows) - counts[majority]
+    keep = min(counts[majority], max(1, int(others * share / (1 - share))))
+    chosen = set(rng.sample([index for index, row in enumerate(rows) if row.label == majority], keep))
+    return [row for index, row in enumerate(rows) if row.label != majority or index in chosen]
 
 
 def batch_tensors(rows: Sequence[Row], pad_id: int) -> dict[str, torch.Tensor]:
@@ -153,19 +183,22 @@ def train_assertion(config: AssertionTrainConfig, train_docs: Sequence[Document]
     dev_rows = build_rows(rust, markers, dev_docs, classes, config.max_length)
     if not train_rows or not dev_rows:
         raise ValueError("no spans with an assertion attribute in the training or dev corpus")
+    rng = random.Random(config.seed)
+    spans = len(train_rows)
+    train_rows = capped_majority(train_rows, config.majority_share, rng)
     outputs = len(classes) + (2 if historical else 0)
     model = AutoModelForSequenceClassification.from_pretrained(config.base_model, num_labels=outputs,
                                                                ignore_mismatched_sizes=True)
     model.resize_token_embeddings(len(tokenizer))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     freeze_lower_layers(model, config.freeze_layers)
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = adamw(trainable, lr=config.learning_rate, weight_decay=0.01)
+    set_dropout(model, config.dropout)
+    groups = parameter_groups(model, lr=config.learning_rate, head_lr=config.head_learning_rate)
+    optimizer = adamw(groups, lr=config.learning_rate, weight_decay=0.01)
     steps = config.epochs * ((len(train_rows) + config.batch_size - 1) // config.batch_size)
     warmup = max(1, int(steps * config.warmup_ratio))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup))))
-    rng = random.Random(config.seed)
     best = -1.0
     record: dict[str, Any] = {}
     started = time.monotonic()
@@ -199,7 +232,8 @@ def train_assertion(config: AssertionTrainConfig, train_docs: Sequence[Document]
                       "max_length": config.max_length, "markers": list(MARKERS), "best_epoch": epoch,
                       "dev": {"accuracy": dev, "spans": len(dev_rows)},
                       "config": {key: value for key, value in asdict(config).items() if key != "output_dir"},
-                      "corpus": {**config.corpus, "train_documents": len(train_docs), "train_spans": len(train_rows),
+                      "corpus": {**config.corpus, "train_documents": len(train_docs), "train_spans": spans,
+                                 "train_rows": len(train_rows),
                                  "dev_documents": len(dev_docs)}}
             write_json(config.output_dir / ASSERTION_FILE, json.loads(json.dumps(record, default=str)))
     return record

@@ -278,3 +278,27 @@ def cpu_int8_features() -> list[str]:
         return []
     flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
     return sorted(flags & {"avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8"})
+
+
+def quantize_static_int8(source: Path, target: Path, calibration: Sequence[tuple[np.ndarray, np.ndarray]], *,
+                         external: bool, exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Static int8 (QDQ, per-channel weights, activation ranges from ``calibration``): batches of
+    ``(input_ids, attention_mask)`` windows of the training corpus, so the scales do not depend on the
+    batch being served, unlike dynamic quantisation's."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Windows(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.batches = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self.batches, None)
+            return None if batch is None else {"input_ids": batch[0], "attention_mask": batch[1]}
+
+    clear(target)
+    quantize_static(str(source), str(target), Windows(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, op_types_to_quantize=["MatMul"],
+                    use_external_data_format=external, nodes_to_exclude=list(exclude) or None)
+    return {"method": "static", "format": "QDQ", "weight_type": "QInt8", "activation_type": "QUInt8",
+            "per_channel": True, "calibration_batches": len(calibration), "fp32_nodes": len(exclude),
+            "cpu_int8_features": cpu_int8_features()}

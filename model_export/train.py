@@ -37,7 +37,16 @@ from model_export.checkpoints import (
 )
 from model_export.evaluate import score_documents, torch_logits_fn
 from model_export.examples import IGNORE, Example, build_examples, epoch_batches, make_encoder
-from model_export.hf import CheckpointError, adamw, freeze_lower_layers, load_base, load_checkpoint, special_tokens
+from model_export.hf import (
+    CheckpointError,
+    adamw,
+    freeze_lower_layers,
+    load_base,
+    load_checkpoint,
+    parameter_groups,
+    set_dropout,
+    special_tokens,
+)
 from model_export.progress import Progress
 from model_export.scoring import Scores
 
@@ -46,7 +55,7 @@ LOG_FILE = "train_log.jsonl"
 # Settings that fix the data and the schedule: a resumed run must share them with the saved one.
 RESUME_KEYS = ("base_model", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay",
                "chunk_subwords", "context_subwords", "pack_sentences", "paragraph_breaks", "context_dropout", "decode",
-               "seed", "max_steps", "length_pool", "freeze_layers")
+               "seed", "max_steps", "length_pool", "freeze_layers", "head_learning_rate", "dropout")
 
 
 @dataclass
@@ -70,6 +79,8 @@ class TrainConfig:
     device: str = "auto"
     max_steps: int | None = None
     freeze_layers: int = 0  # embeddings and this many lowest layers stay as pre-trained (CLIN-X: 0)
+    head_learning_rate: float | None = None  # the fresh tagging head's peak rate (None: learning_rate, as CLIN-X)
+    dropout: float | None = None  # every dropout of the model at this rate (None: the base model's, as CLIN-X)
     length_pool: int = 50  # batches are cut from runs of this many batches sorted by length (see epoch_batches)
     resume: bool = False
     progress: bool = False
@@ -168,6 +179,7 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
         # runs saved before sentence packing, paragraph breaks and the decoding rule existed used one
         # sentence per window, ignored blank lines and decoded subwords
         check_resumable({"pack_sentences": False, "paragraph_breaks": "none", "decode": "subword", "freeze_layers": 0,
+                         "head_learning_rate": None, "dropout": None,
                          **saved[0]["settings"]}, current)
         progression = Progression(**saved[0]["progression"])
         if progression.completed:
@@ -187,8 +199,9 @@ def train(config: TrainConfig, train_docs: Sequence[Document], dev_docs: Sequenc
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     freeze_lower_layers(model, config.freeze_layers)
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = adamw(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    set_dropout(model, config.dropout)
+    groups = parameter_groups(model, lr=config.learning_rate, head_lr=config.head_learning_rate)
+    optimizer = adamw(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = linear_warmup(optimizer, total_steps, config.warmup_ratio)
     if saved is not None:
         _restore(saved, optimizer, scheduler, batch_rng)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from pathlib import Path
 
 import pytest
 
+from app.bundle import verify_bundle
 from model_export.demo import CONCEPTS, DEID, ensure_demo_bundles
 
 
@@ -19,3 +22,29 @@ def test_present_bundles_are_kept_without_building(tmp_path: Path, caplog: pytes
         assert ensure_demo_bundles(list(zip(outputs, (CONCEPTS, DEID), strict=True))) == outputs
     assert caplog.text.count("demo bundle present") == 2 and "side by side" not in caplog.text
     assert all((output / "manifest.json").read_text() == "{}" for output in outputs)
+
+
+@pytest.mark.slow
+def test_missing_bundles_are_built_side_by_side_and_published_complete(tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Both demos missing: the two taggers and the assertion classifier train in three processes; each
+    bundle appears only complete (the classifier attached), and a killed build's leftovers are replaced."""
+    concepts = dataclasses.replace(CONCEPTS, documents=14, epochs=1, assertion_epochs=1)
+    deid = dataclasses.replace(DEID, documents=8, epochs=1)
+    outputs = [tmp_path / "demo", tmp_path / "demo-deid"]
+    stale = tmp_path / ".demo.partial"
+    stale.mkdir()
+    (stale / "model.onnx").write_text("left by a killed build")
+    with caplog.at_level(logging.INFO, logger="clinx.demo"):
+        assert ensure_demo_bundles(list(zip(outputs, (concepts, deid), strict=True))) == outputs
+    assert "in 3 processes" in caplog.text
+    concept_manifest = json.loads((outputs[0] / "manifest.json").read_text())
+    deid_manifest = json.loads((outputs[1] / "manifest.json").read_text())
+    assert concept_manifest["task_type"] == "concepts" and deid_manifest["task_type"] == "deid"
+    classifier = concept_manifest["assertion"]["model"]
+    assert "present" in classifier["classes"] and (outputs[0] / "assertion.onnx").is_file()
+    assert classifier["training"]["config"]["majority_share"] == concepts.assertion_majority_share
+    assert (deid_manifest.get("assertion") or {}).get("model") is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["demo", "demo-deid"]  # no staging left
+    verify_bundle(outputs[0])
+    verify_bundle(outputs[1])

@@ -188,3 +188,42 @@ def test_freezing_more_layers_than_the_encoder_has_is_refused(tmp_path: Path) ->
     train_docs, dev_docs = tiny_corpus()
     with pytest.raises(CheckpointError, match="cannot freeze 9 layers: the encoder has 2"):
         train(tiny_config(tmp_path / "run", epochs=1, max_steps=1, freeze_layers=9), train_docs[:8], dev_docs[:2])
+
+
+def test_head_learning_rate_trains_the_head_alone_when_the_encoder_rate_is_zero(tmp_path: Path) -> None:
+    """--head-learning-rate: the fresh head has its own rate; with the encoder's at 0 every encoder
+    weight ends exactly as pre-trained and the head moves (the groups split where the base model ends)."""
+    train_docs, dev_docs = tiny_corpus()
+    config = tiny_config(tmp_path / "run", epochs=1, max_steps=2, learning_rate=0.0, head_learning_rate=1e-2)
+    train(config, train_docs[:8], dev_docs[:2])
+    base = load_file(Path(config.base_model) / "model.safetensors")
+    trained = load_file(tmp_path / "run" / "model.safetensors")
+    record = json.loads((tmp_path / "run" / TRAINING_FILE).read_text())
+    assert record["config"]["head_learning_rate"] == 1e-2 and record["config"]["learning_rate"] == 0.0
+    head = sorted(name for name in trained if not name.startswith("roberta."))
+    assert head == ["classifier.bias", "classifier.weight"]
+    encoder = [name for name in trained if name.startswith("roberta.")]
+    assert len(encoder) > 10 and all(base[name.removeprefix("roberta.")].equal(trained[name]) for name in encoder)
+    train_module.seed_everything(config.seed)  # train() draws the fresh head right after seeding
+    fresh = train_module.load_base(config.base_model, record["tags"])[0].classifier.weight.detach()
+    assert not fresh.equal(trained["classifier.weight"])
+
+
+def test_dropout_zero_makes_training_mode_deterministic_and_is_recorded(tmp_path: Path) -> None:
+    """--dropout 0: every dropout, attention's too, is off, so two forward passes in training mode
+    agree exactly (with the base model's dropout they differ); recorded; a rate outside [0, 1) refused."""
+    import torch
+
+    from model_export.hf import load_base, set_dropout
+
+    model, tokenizer = load_base(tiny_config(tmp_path).base_model, ["O", "S-problem"])
+    model.train()
+    ids = torch.tensor([tokenizer("Patient denies chest pain and fever today.")["input_ids"]])
+    assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert set_dropout(model, 0.0) > 3
+    assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    with pytest.raises(CheckpointError, match="dropout must be in"):
+        set_dropout(model, 1.0)
+    train_docs, dev_docs = tiny_corpus()
+    train(tiny_config(tmp_path / "run", epochs=1, max_steps=1, dropout=0.0), train_docs[:8], dev_docs[:2])
+    assert json.loads((tmp_path / "run" / TRAINING_FILE).read_text())["config"]["dropout"] == 0.0
