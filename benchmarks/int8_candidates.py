@@ -7,7 +7,9 @@ fp32 graph exactly as ``clinx export`` does. F1 is what the server answers (the 
 of the bundle, through the Extractor: the server's batching and decoding); speed is ONNX Runtime
 alone over every test window, length-sorted batches of the server's budget, rounds interleaved.
 
-    .venv/bin/python benchmarks/int8_candidates.py            # about 15 minutes on 2 cores
+    .venv/bin/python benchmarks/int8_candidates.py --rounds 3   # about 20 minutes on 2 cores
+
+The two ``dynamic-fp32-first``/``-last`` rows are measured here only (the export does not try them).
 """
 
 from __future__ import annotations
@@ -94,11 +96,21 @@ def calibration_batches(bundle: Path, documents: Sequence[Any], count: int, max_
     return work[::step][:count]
 
 
-def evaluate(model: Model, work: Path, threads: int, rounds: int, max_tokens: int, calibration: int
-             ) -> dict[str, Any]:
+def speed_sample(work: list[Batch], tokens: int) -> tuple[list[Batch], int]:
+    """Batches spread evenly over the length-sorted list, about ``tokens`` real tokens in all (0: every one)."""
+    real = [int(mask.sum()) for _, mask in work]
+    if tokens <= 0 or sum(real) <= tokens:
+        return work, sum(real)
+    step = max(1, round(sum(real) / tokens))
+    chosen = list(range(0, len(work), step))
+    return [work[index] for index in chosen], sum(real[index] for index in chosen)
+
+
+def evaluate(model: Model, work: Path, threads: int, rounds: int, max_tokens: int, calibration: int,
+             sample_tokens: int) -> dict[str, Any]:
     from app.bundle import read_manifest
     from model_export.evaluate import gold_spans
-    from model_export.int8_choice import CANDIDATES, quantisable_nodes, quantize_candidate
+    from model_export.int8_choice import CANDIDATES, Int8Candidate, quantisable_nodes, quantize_candidate
     from model_export.onnx_export import quantize_static_int8
     from model_export.scoring import score
     from model_export.verify import served_predictions
@@ -111,6 +123,10 @@ def evaluate(model: Model, work: Path, threads: int, rounds: int, max_tokens: in
         candidate.name: (lambda source, target, c=candidate: quantize_candidate(
             source, target, c, per_channel=True, reduce_range=False, external=False))
         for candidate in CANDIDATES}
+    for name, first, last in (("dynamic-fp32-first", 1 / 6, 0.0), ("dynamic-fp32-last", 0.0, 1 / 6)):
+        variant = Int8Candidate(name, "measured here only", first, last)
+        quantizers[name] = (lambda source, target, c=variant: quantize_candidate(
+            source, target, c, per_channel=True, reduce_range=False, external=False))
     quantizers["static-qdq"] = lambda source, target: quantize_static_int8(source, target, calibrating,
                                                                            external=False)
     head = CANDIDATES[1].nodes_to_exclude(nodes)
@@ -130,7 +146,7 @@ def evaluate(model: Model, work: Path, threads: int, rounds: int, max_tokens: in
         graphs[name] = directory / INT8_FILE
         print(f"{model.name} {name}: strict F1 {rows[name]['strict_f1']:.4f} (fp32 {rows['fp32']['strict_f1']:.4f})",
               flush=True)
-    windows, tokens = batches(model.bundle, documents, max_tokens)
+    windows, tokens = speed_sample(batches(model.bundle, documents, max_tokens)[0], sample_tokens)
     speed = throughput(graphs, windows, tokens, threads, rounds)
     for name, figures in speed.items():
         rows[name].update(figures)
@@ -148,6 +164,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calibration-batches", type=int, default=16)
+    parser.add_argument("--speed-tokens", type=int, default=30000,
+                        help="real tokens of the test windows timed per graph and round (0: all)")
     parser.add_argument("--max-batch-tokens", type=int, default=8192, help="as the server's CLINX_MAX_BATCH_TOKENS")
     args = parser.parse_args()
     import onnxruntime
@@ -164,7 +182,7 @@ def main() -> int:
             print(f"{name}: skipped, {NCBI} is absent", flush=True)
             continue
         results[name] = evaluate(builders[name](), args.work, args.threads, args.rounds, args.max_batch_tokens,
-                                 args.calibration_batches)
+                                 args.calibration_batches, args.speed_tokens)
     flags = _flags()
     result = {"models": results, "cpu": _cpu(), "cpu_int8_features": cpu_int8_features(), "cpu_flags": flags,
               "threads": args.threads, "rounds": args.rounds, "onnxruntime": onnxruntime.__version__,
@@ -193,8 +211,9 @@ def markdown(result: dict[str, Any]) -> str:
         fp32, dynamic = rows["fp32"], rows.get("dynamic", rows["fp32"])
         lines += [f"## {name}", "",
                   f"`{model['bundle']}`, {model['test']} ({model['documents']} documents, {model['real_tokens']} "
-                  f"real tokens in {model['batches']} batches); static candidates calibrated on "
-                  f"{model['calibration_batches']} batches of the model's training windows.", "",
+                  f"real tokens timed in {model['batches']} batches spread over the test windows); static "
+                  f"candidates calibrated on {model['calibration_batches']} batches of the model's training "
+                  "windows.", "",
                   "| graph | fp32 MatMuls | strict F1 (served) | vs fp32 (points) | tokens/s | vs dynamic | size |",
                   "|---|---|---|---|---|---|---|"]
         for graph, row in rows.items():

@@ -57,7 +57,7 @@ class DemoRecipe:
     # at a higher rate than the encoder, so fewer epochs fit it (model_export.hf.parameter_groups).
     freeze_layers: int = 0
     head_learning_rate: float | None = None
-    # No dropout: two epochs leave little to regularise, and without it a CPU step is ~1.45x faster
+    # No dropout: two epochs leave little to regularise, and without it a CPU step is ~1.4x faster
     # (PyTorch's fused attention kernel, no random masks; model_export.hf.set_dropout).
     dropout: float | None = None
     # The concept demo's assertion classifier: 2 epochs of 40-subword rows (the span and the cues around

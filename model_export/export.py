@@ -34,7 +34,13 @@ from model_export.ensemble import VOTE_RULE
 from model_export.evaluate import predict_spans, torch_logits_fn
 from model_export.examples import make_encoder
 from model_export.hf import load_checkpoint, special_tokens
-from model_export.int8_choice import CANDIDATES, Int8Candidate, choose_served_int8, quantize_candidate
+from model_export.int8_choice import (
+    CANDIDATES,
+    Int8Candidate,
+    candidate_named,
+    choose_served_int8,
+    quantize_candidate,
+)
 from model_export.onnx_export import (
     INLINE_LIMIT,
     convert_fp16,
@@ -60,7 +66,7 @@ from model_export.verify import (
 
 log = logging.getLogger("clinx.export")
 LOGIT_TOLERANCE = 1e-4
-MAX_F1_DROP = 1.0
+MAX_F1_DROP = 0.5
 # Above this many bytes of weights, each conversion runs in a child process (see _step).
 ISOLATE_BYTES = 1_000_000_000
 
@@ -87,6 +93,7 @@ class ExportConfig:
     int8_per_channel: bool = True
     int8_reduce_range: bool = False
     require_int8: bool = False  # refuse the bundle when no int8 candidate keeps accuracy (else: no int8 variant)
+    int8_candidate: str | None = None  # try this candidate alone (model_export.int8_choice) instead of all in order
     external_data: bool | None = None
 
 
@@ -256,7 +263,7 @@ def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, docume
         int8_options: dict[str, Any] = {"per_channel": config.int8_per_channel,
                                         "reduce_range": config.int8_reduce_range,
                                         "external": forced or fp32.weight_bytes / 4 > INLINE_LIMIT}
-        steps.append(("int8", quantize_candidate, {"candidate": CANDIDATES[0], **int8_options}))
+        steps.append(("int8", quantize_candidate, {"candidate": _candidates(config)[0], **int8_options}))
         int8_target = fp32.path.with_name(fp32.path.name.removesuffix(".onnx") + ".int8.onnx")
 
         def requantize(candidate: Int8Candidate) -> dict[str, Any]:
@@ -299,7 +306,13 @@ def _choose_int8(config: ExportConfig, staging: Path, documents: Sequence[Docume
             export.parity.pop("int8_vs_fp32", None)
 
     return choose_served_int8(staging, documents, served, requantize, remove, gold=config.eval_documents is not None,
-                              max_loss_points=config.max_f1_drop, require=config.require_int8)
+                              max_loss_points=config.max_f1_drop, require=config.require_int8,
+                              candidates=_candidates(config))
+
+
+def _candidates(config: ExportConfig) -> tuple[Int8Candidate, ...]:
+    """The int8 candidates to try, fastest first: all of them, or the one the user named."""
+    return (candidate_named(config.int8_candidate),) if config.int8_candidate else CANDIDATES
 
 
 def _step(isolate: bool, function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:

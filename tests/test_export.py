@@ -280,3 +280,23 @@ def test_isolated_step_gives_the_same_graph(bundle: Path, tmp_path: Path) -> Non
     here = _step(False, quantize_int8, bundle / "model.onnx", tmp_path / "here.onnx", **options)
     there = _step(True, quantize_int8, bundle / "model.onnx", tmp_path / "there.onnx", **options)
     assert here == there and sha256_file(tmp_path / "here.onnx") == sha256_file(tmp_path / "there.onnx")
+
+
+def test_a_named_int8_candidate_is_the_only_one_tried(checkpoint: Path, eval_docs: list[Document],
+                                                      tmp_path: Path) -> None:
+    """--int8-candidate: that candidate alone is quantised, scored as served and recorded (its first sixth of
+    MatMuls in fp32); an unknown name is refused, naming the known ones, and nothing is written."""
+    from model_export.int8_choice import quantisable_nodes
+
+    output = tmp_path / "bundle"
+    manifest = export_bundle(config(checkpoint, output, fp16=False, eval_documents=eval_docs,
+                                    max_f1_drop=TINY_BOUND, int8_candidate="dynamic-fp32-first"))
+    choice = manifest.parity["int8"]
+    assert choice["chosen"] == "dynamic-fp32-first"
+    assert [trial["candidate"] for trial in choice["tried"]] == ["dynamic-fp32-first"]
+    int8 = manifest.members[0].variants["int8"].optimization
+    assert int8["candidate"] == "dynamic-fp32-first"
+    assert int8["fp32_nodes"] == round(len(quantisable_nodes(output / "model.onnx")) / 6) > 0
+    with pytest.raises(ValueError, match="unknown int8 candidate 'fastest'; one of dynamic, "):
+        export_bundle(config(checkpoint, tmp_path / "other", fp16=False, int8_candidate="fastest"))
+    assert not (tmp_path / "other").exists()
