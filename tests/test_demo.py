@@ -41,6 +41,9 @@ def test_missing_bundles_are_built_side_by_side_and_published_complete(tmp_path:
     concept_manifest = json.loads((outputs[0] / "manifest.json").read_text())
     deid_manifest = json.loads((outputs[1] / "manifest.json").read_text())
     assert concept_manifest["task_type"] == "concepts" and deid_manifest["task_type"] == "deid"
+    int8 = {name: manifest["members"][0]["variants"]["int8"]["optimization"]["candidate"]
+            for name, manifest in (("concepts", concept_manifest), ("deid", deid_manifest))}
+    assert int8 == {"concepts": "dynamic-fp32-first", "deid": "dynamic"}  # the recipes' measured / fastest
     classifier = concept_manifest["assertion"]["model"]
     assert "present" in classifier["classes"] and (outputs[0] / "assertion.onnx").is_file()
     assert classifier["training"]["config"]["majority_share"] == concepts.assertion_majority_share
