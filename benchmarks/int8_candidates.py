@@ -8,6 +8,8 @@ of the bundle, through the Extractor: the server's batching and decoding); speed
 alone over every test window, length-sorted batches of the server's budget, rounds interleaved.
 
     .venv/bin/python benchmarks/int8_candidates.py --rounds 3   # about 20 minutes on 2 cores
+    .venv/bin/python benchmarks/int8_candidates.py --models demo-deid --rounds 3 \
+        --output benchmarks/results/int8-candidates-deid   # the de-identification demo
 
 The two ``dynamic-fp32-first``/``-last`` rows are measured here only (the export does not try them).
 """
@@ -69,6 +71,15 @@ def demo_model(bundle: Path) -> Model:
     return Model("demo", bundle, lambda: demo_corpus(CONCEPTS, documents=80, seed=1013),
                  lambda: split_demo_corpus(demo_corpus(CONCEPTS))[0],
                  "80 held-out synthetic notes (seed 1013)")
+
+
+def deid_model(bundle: Path) -> Model:
+    from model_export.demo import DEID, demo_corpus
+    from model_export.demo_corpus import split_demo_corpus
+
+    return Model("demo-deid", bundle, lambda: demo_corpus(DEID, documents=80, seed=1017),
+                 lambda: split_demo_corpus(demo_corpus(DEID))[0],
+                 "80 held-out synthetic notes with Faker PHI (seed 1017)")
 
 
 def candidate_bundle(bundle: Path, target: Path, quantize: Callable[[Path, Path], dict[str, Any]]) -> Path:
@@ -157,8 +168,10 @@ def evaluate(model: Model, work: Path, threads: int, rounds: int, max_tokens: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="demo,ncbi-single,ncbi-packed")
+    parser.add_argument("--models", default="demo,ncbi-single,ncbi-packed",
+                        help="comma-separated: demo, demo-deid, ncbi-single, ncbi-packed")
     parser.add_argument("--demo-bundle", type=Path, default=ROOT / "models" / "demo")
+    parser.add_argument("--deid-bundle", type=Path, default=ROOT / "models" / "demo-deid")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "int8-candidates")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "int8-candidates")
     parser.add_argument("--threads", type=int, default=2)
@@ -173,7 +186,7 @@ def main() -> int:
     from model_export.onnx_export import cpu_int8_features
 
     args.work.mkdir(parents=True, exist_ok=True)
-    builders = {"demo": lambda: demo_model(args.demo_bundle),
+    builders = {"demo": lambda: demo_model(args.demo_bundle), "demo-deid": lambda: deid_model(args.deid_bundle),
                 "ncbi-single": lambda: ncbi_model("ncbi-single", ROOT / "runs" / "ncbi-minilm", args.work),
                 "ncbi-packed": lambda: ncbi_model("ncbi-packed", ROOT / "runs" / "ncbi-minilm-packed", args.work)}
     results = {}
@@ -200,7 +213,7 @@ def _flags() -> list[str]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["# int8 candidates: strict F1 as served and model-only speed, three models side by side", "",
+    lines = ["# int8 candidates: strict F1 as served and model-only speed, models side by side", "",
              f"Machine: {result['cpu']}; SIMD flags: {', '.join(result['cpu_flags']) or 'none'}; "
              f"ONNX Runtime {result['onnxruntime']}, intra-op threads = {result['threads']}, "
              f"{result['rounds']} interleaved rounds, median real tokens/s; load average at the end "

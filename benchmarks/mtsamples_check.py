@@ -11,7 +11,9 @@ sentence are scored against that sentence's concepts (strict: same offsets and l
 and same label), and every predicted span is checked not to cut a word.
 
     .venv/bin/python benchmarks/mtsamples_check.py score --bundle models/demo
+    .venv/bin/python benchmarks/mtsamples_check.py score --bundle models/demo --set mtsamples-40b
     .venv/bin/python benchmarks/mtsamples_check.py draw --seed 4040 --count 40   # print a fresh sample
+    .venv/bin/python benchmarks/mtsamples_check.py draw --seed 4141 --count 40 --exclude-annotated  # the 40b draw
 
 Writes benchmarks/results/mtsamples-40.{json,md} (machine description included).
 """
@@ -38,6 +40,10 @@ from app.text.words import Words  # noqa: E402
 
 NOTES = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.jsonl"
 ANNOTATIONS = ROOT / "benchmarks" / "data" / "mtsamples-40.jsonl"
+# The second, blind set: drawn (seed 4141) and annotated after the generator changes the first set's
+# errors prompted, and scored only once they were final; no note of the first set.
+SECOND_SET = ROOT / "benchmarks" / "data" / "mtsamples-40b.jsonl"
+SETS = {"mtsamples-40": ANNOTATIONS, "mtsamples-40b": SECOND_SET}
 LABELS = ("problem", "test", "treatment")
 
 
@@ -109,6 +115,16 @@ def draw(notes: dict[str, str], seed: int, count: int) -> list[tuple[str, int, i
     return sorted(drawn, key=lambda item: (int(item[0].split("-")[1]), item[1]))
 
 
+def fresh_draw(notes: dict[str, str], seed: int, count: int, exclude: Sequence[Sentence]) -> list[tuple[str, int, int]]:
+    """The first ``count`` sentences of a draw half as large again whose notes are not in ``exclude``
+    (a second set shares no note with the first)."""
+    taken = {sentence.note for sentence in exclude}
+    kept = [item for item in draw(notes, seed, count + count // 2) if item[0] not in taken]
+    if len(kept) < count:
+        raise ValueError(f"only {len(kept)} sentences left after excluding {len(taken)} notes")
+    return kept[:count]
+
+
 def score_bundle(bundle: Path, notes: dict[str, str], sentences: Sequence[Sentence], variant: str) -> dict[str, Any]:
     from app.engine.extractor import EngineOptions, Extractor
     from model_export.scoring import errors, score
@@ -141,7 +157,7 @@ def score_bundle(bundle: Path, notes: dict[str, str], sentences: Sequence[Senten
 def markdown(result: dict[str, Any]) -> str:
     strict, lenient = result["scores"]["strict"], result["scores"]["lenient"]
     lines = [
-        "# The demo on 40 hand-annotated MTSamples sentences", "",
+        f"# The demo on {result['sentences']} hand-annotated MTSamples sentences (`{result['set']}`)", "",
         f"Bundle `{result['bundle']['name']}` {result['bundle']['version']} ({result['bundle']['decode']} decoding), "
         f"variant {result['variant']}; {result['sentences']} sentences, {result['gold_spans']} annotated concepts "
         f"(problem / test / treatment, i2b2 2010 conventions, `benchmarks/data/README.md`), "
@@ -156,7 +172,8 @@ def markdown(result: dict[str, Any]) -> str:
         if s is not None and le is not None:
             lines.append(f"| {label} | {s['f1']:.3f} | {le['f1']:.3f} | {s['tp'] + s['fn']} |")
     machine = result["machine"]
-    command = f".venv/bin/python benchmarks/mtsamples_check.py score --bundle {result['bundle']['path']}"
+    command = (f".venv/bin/python benchmarks/mtsamples_check.py score --bundle {result['bundle']['path']} "
+               f"--set {result['set']} --variant {result['variant']}")
     lines += ["", f"Reproduce: `{command}`.", "",
               f"Machine: {machine.get('cpu_model')}, {machine.get('usable_cpus')} usable cores; commit "
               f"{machine.get('git_commit')}.", ""]
@@ -169,23 +186,30 @@ def main() -> int:
     scoring = commands.add_parser("score", help="score a bundle on the annotated sentences")
     scoring.add_argument("--bundle", type=Path, default=ROOT / "models" / "demo")
     scoring.add_argument("--variant", default="int8", help="the variant the CPU server picks (default int8)")
-    scoring.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "mtsamples-40")
+    scoring.add_argument("--set", choices=sorted(SETS), default="mtsamples-40", help="which annotated sentences")
+    scoring.add_argument("--output", type=Path, help="default benchmarks/results/SET")
     drawing = commands.add_parser("draw", help="print a fresh sample of sentences to annotate (never written)")
     drawing.add_argument("--seed", type=int, required=True)
     drawing.add_argument("--count", type=int, default=40)
+    drawing.add_argument("--exclude-annotated", action="store_true",
+                         help="no note of mtsamples-40.jsonl (how mtsamples-40b was drawn, seed 4141)")
     args = parser.parse_args()
     if not NOTES.is_file():
         sys.exit(f"MTSamples notes not found at {NOTES}")
     notes = read_notes()
     if args.command == "draw":
-        for note, start, end in draw(notes, args.seed, args.count):
+        drawn = (fresh_draw(notes, args.seed, args.count, read_annotations(notes)) if args.exclude_annotated
+                 else draw(notes, args.seed, args.count))
+        for note, start, end in drawn:
             text = notes[note][start:end]
             print(json.dumps({"note": note, "sentence": [start, end], "sha256": sentence_digest(text), "text": text}))
         return 0
     from benchmarks.soak import machine as describe_machine
 
-    result = score_bundle(args.bundle, notes, read_annotations(notes), args.variant)
+    result = score_bundle(args.bundle, notes, read_annotations(notes, SETS[args.set]), args.variant)
+    result["set"] = args.set
     result["machine"] = describe_machine()
+    args.output = args.output or ROOT / "benchmarks" / "results" / args.set
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")

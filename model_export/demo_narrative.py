@@ -71,6 +71,17 @@ NARRATIVE: tuple[str, ...] = (
     "{a_device} was applied to {the_anatomy}.", "{device} and {device} were applied.",
     "{the_anatomy} was dressed with {device}.", "{He} was placed on {therapy} after {generic}.",
     "{the_anatomy} was then {action}, and {a_device} was left in {the_anatomy}.",
+    # plural devices ("The catheters were then removed"); a count stays outside the concept
+    "{the_devices} were then removed.", "{the_devices} were left in place.", "{the_devices} were removed intact.",
+    "We also placed {count} {devices}, 1 in {the_anatomy} and 1 in {the_anatomy}.",
+    "{count} {devices} were brought out through separate stab incisions.", "{devices} were placed and secured.",
+    # closures in the words surgeons dictate them
+    "{the_anatomy} was closed in {fashion} fashion with {suture}.", "Wound was closed in {fashion} fashion {suture}.",
+    "{anatomy} closed with {suture} in {fashion} fashion.", "{the_anatomy} was approximated using {suture}.",
+    "The skin was closed with {suture} and {suture}.",
+    # what comes next, named by the surgeon
+    "We will probably bring {him} back for {a_procedure}, and ultimately do {a_procedure}.",
+    "{He} will need {a_procedure} and eventually {a_procedure}.", "Plan is to do {a_procedure} at a later date.",
 )
 # Exam lines of structures that are normal ("Left testicle:  Normal in size."): no concept at all.
 NORMAL_EXAM: tuple[str, ...] = ("{normal}.", "{normal} bilaterally.", "{normal}, without {sign:absent}.")

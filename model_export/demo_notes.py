@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from model_export import demo_course as course
 from model_export import demo_narrative as narrative
 from model_export import demo_phrases as phrases
 from model_export.demo_scenery import scenery
@@ -93,7 +94,8 @@ def _past_history(note: Note) -> Section:
 
 def clinic_note(note: Note) -> list[Section]:
     rng = note.rng
-    history = _statements(note, ((phrases.HISTORY, 0.6), (phrases.NEGATED, 0.2), (phrases.CONDITIONAL, 0.08),
+    history = _statements(note, ((phrases.HISTORY, 0.5), (course.COURSE, 0.1), (phrases.NEGATED, 0.2),
+                                 (phrases.CONDITIONAL, 0.08),
                                  (phrases.POSSIBLE, 0.07), (phrases.FINDINGS, 0.05)), rng.randint(2, 7))
     optional: list[tuple[float, Callable[[], list[Section]]]] = [
         (0.6, lambda: [Section(_header(note, "CHIEF COMPLAINT", "REASON FOR VISIT", "CC"),
@@ -149,7 +151,8 @@ def operative_note(note: Note) -> list[Section]:
             (phrases.HISTORY, 0.55), (phrases.HYPOTHETICAL, 0.3), (phrases.FINDINGS, 0.15)), rng.randint(2, 5)))),
         (1.0, lambda: Section(_header(note, "DESCRIPTION OF PROCEDURE", "PROCEDURE IN DETAIL", "DETAILS OF PROCEDURE",
                                       "OPERATIVE PROCEDURE", "PROCEDURE NOTE"), _statements(note, (
-            (narrative.NARRATIVE, 0.6), (phrases.OPERATIVE, 0.32), (phrases.FINDINGS, 0.08)), rng.randint(4, 14)))),
+            (narrative.NARRATIVE, 0.56), (phrases.OPERATIVE, 0.3), (course.COURSE, 0.06), (phrases.FINDINGS, 0.08)),
+            rng.randint(4, 14)))),
         (0.4, lambda: Section("FINDINGS", _statements(note, (
             (phrases.FINDINGS, 0.3), (phrases.NEGATED, 0.3), (narrative.NARRATIVE, 0.4)), rng.randint(1, 3)))),
     ]
@@ -164,7 +167,8 @@ def discharge_summary(note: Note) -> list[Section]:
         Section("HISTORY OF PRESENT ILLNESS", _statements(note, ((phrases.HISTORY, 0.8), (phrases.NEGATED, 0.2)),
                                                            rng.randint(1, 4))),
         Section("HOSPITAL COURSE", _statements(note, (
-            (phrases.HISTORY, 0.3), (phrases.FINDINGS, 0.3), (phrases.PLAN, 0.25), (phrases.POSSIBLE, 0.15)),
+            (course.COURSE, 0.35), (phrases.HISTORY, 0.15), (phrases.FINDINGS, 0.2), (phrases.PLAN, 0.18),
+            (phrases.POSSIBLE, 0.12)),
             rng.randint(2, 6))),
         _medications(note, "DISCHARGE MEDICATIONS"),
         Section(_header(note, "DISCHARGE INSTRUCTIONS", "INSTRUCTIONS"), _statements(

@@ -81,6 +81,18 @@ DEVICES_MORE = ("Blake drain", "Hemovac drain", "wound VAC", "negative pressure 
                 "urethral catheter", "three-way Foley catheter", "hematuria catheter", "Malecot tube")
 # Prevention given as a treatment: "DVT prophylaxis" is one concept.
 PROPHYLAXIS = ("DVT", "VTE", "antibiotic", "GI", "stress ulcer", "endocarditis", "seizure", "infection")
+# Care measures that are not drugs or devices: treatments in i2b2 2010 ("early and frequent mobilization").
+CARE = ("early ambulation", "early mobilization", "early and frequent mobilization", "frequent ambulation",
+        "incentive spirometry", "pulmonary toilet", "aggressive pulmonary toilet", "chest physiotherapy",
+        "ambulation", "sequential compression devices", "pneumatic compression devices", "leg elevation",
+        "elevation and ice", "scrotal elevation", "a clear liquid diet", "a regular diet", "diet advancement",
+        "Foley catheter care", "stoma care", "pain control", "patient-controlled analgesia", "PCA",
+        "a PCA pump", "epidural analgesia", "nutritional support", "tube feeds", "bladder irrigation",
+        "continuous bladder irrigation", "CBI", "dressing changes", "wet-to-dry dressings", "range of motion exercises",
+        # abbreviated treatments, so that an upper-case plural is not read as a test ("SCDs", "LFTs")
+        "SCDs", "TEDs", "TED hose", "BiPAP", "TPN", "PRBCs", "FFP", "IVF", "IV fluids", "NSAIDs", "PPI", "PPIs",
+        "IV abx", "abx", "ESWL", "PCNL", "XRT", "ADT", "HCTZ", "ASA", "KCl", "NTG", "SL NTG", "G-tube", "J-tube",
+        "NGT", "CIC", "PT/OT", "OT")
 CLOSURES = ("staples", "skin staples", "Dermabond", "Steri-Strips", "skin glue", "sutures", "Vicryl sutures",
             "chromic sutures", "a running subcuticular stitch", "interrupted sutures", "figure-of-eight sutures")
 # fmt: on

@@ -22,6 +22,8 @@ from model_export.demo_vocabulary import Term, article, pools
 SLOT = re.compile(r"\{(?:(a|the|poss)_)?(\w+)(?::(\w+))?\}")
 ASSERTION_OF = {"absent": "absent", "possible": "possible", "conditional": "conditional",
                 "hypothetical": "hypothetical", "family": "associated_with_someone_else"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
 PRONOUNS = {"he": {"he": "he", "his": "his", "him": "him"}, "she": {"he": "she", "his": "her", "him": "her"}}
 
 
@@ -126,6 +128,13 @@ class Note:
             "ml": lambda: str(rng.choice((5, 10, 20, 25, 50, 100, 150, 200, 300))),
             "mm": lambda: f"{rng.choice((5, 8, 10, 11, 12, 15))}-mm",
             "region": lambda: rng.choice(phrases.REGIONS),
+            "date": lambda: rng.choice((f"{rng.randint(1, 12)}/{rng.randint(1, 28)}",
+                                         f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2000, 2023)}",
+                                         f"{rng.choice(MONTHS)} {rng.randint(1, 28)}")),
+            "pod": lambda: str(rng.randint(1, 6)),
+            "count": lambda: rng.choice(("2", "two", "3", "three", "4")),
+            "fashion": lambda: rng.choice(("continuous", "running", "interrupted", "subcuticular", "layered",
+                                           "running locked", "simple interrupted")),
             "percent": lambda: rng.choice(("0.25%", "0.5%", "1%", "2%", "0.5 %", "1 %")),
         }
         if slot not in values:

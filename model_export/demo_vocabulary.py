@@ -225,6 +225,8 @@ def pools() -> dict[str, Pool]:
         ("procedure", "treatment", _procedures()), ("device", "treatment", _devices()),
         ("therapy", "treatment", (*terms.THERAPIES, *(f"{p} prophylaxis" for p in operations.PROPHYLAXIS))),
         ("suture", "treatment", _sutures()),
+        ("care", "treatment", operations.CARE), ("devices", "treatment", operations.PLURAL_DEVICES),
+        ("prophylaxis", "treatment", (f"{p} prophylaxis" for p in operations.PROPHYLAXIS)),
         ("generic", "treatment", (*terms.GENERIC_TREATMENTS, *operations.GENERIC_NAMED)),
         ("intervention", "treatment", _interventions()),
         ("anesthesia", "treatment", terms.ANESTHESIA), ("anesthesia_heading", "treatment", terms.ANESTHESIA_HEADINGS),
@@ -239,7 +241,7 @@ def pools() -> dict[str, Pool]:
                 kept[key] = Term(text, _countable(text))
         built[name] = Pool(label, tuple(kept.values()))
     for label, members in (("problem", ("symptom", "disease", "finding")), ("test", ("imaging", "lab", "study")),
-                           ("treatment", ("medication", "procedure", "device", "therapy"))):
+                           ("treatment", ("medication", "procedure", "device", "therapy", "care"))):
         built[label] = Pool(label, tuple(term for member in members for term in built[member].terms))
     return built
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from app.text.segment import split_sentences
 from app.text.types import Document
 from app.text.words import Words
+from model_export import demo_course as course
 from model_export import demo_narrative as narrative
 from model_export import demo_phrases as phrases
 from model_export import demo_terms as terms
@@ -35,7 +36,7 @@ DETERMINERS = re.compile(r"^(a|an|the|his|her) ", flags=re.IGNORECASE)
 PATTERNS = (phrases.HISTORY + phrases.NEGATED + phrases.POSSIBLE + phrases.CONDITIONAL + phrases.HYPOTHETICAL
             + phrases.FAMILY + phrases.PLAN + phrases.FINDINGS + phrases.OPERATIVE + phrases.PLAIN
             + tuple(text for _, texts in phrases.EXAM_LINES for text in texts) + narrative.NARRATIVE
-            + narrative.NORMAL_EXAM)
+            + narrative.NORMAL_EXAM + course.COURSE)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_articles_sound_right(text: str, expected: str) -> None:
 
 def test_patterns_only_use_known_slots_and_never_put_an_article_outside_a_concept() -> None:
     fillers = {"he", "He", "his", "His", "him", "age", "sex", "duration", "year", "value", "cm", "mm", "ml", "region",
-               "percent"}
+               "percent", "date", "pod", "count", "fashion"}
     for pattern in PATTERNS:
         for determiner, slot, suffix in SLOT.findall(pattern):
             assert slot in pools() or slot in scenery() or (slot in fillers and not determiner and not suffix), pattern

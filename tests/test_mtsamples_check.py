@@ -1,4 +1,5 @@
-"""The stand-off annotations of 40 MTSamples sentences resolve against the notes and hold no note text."""
+"""The stand-off annotations of MTSamples sentences (two sets of 40) resolve against the notes and hold no
+note text; each set is the draw its README names."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from app.text.words import Words
 from benchmarks.mtsamples_check import (
     ANNOTATIONS,
     NOTES,
+    SECOND_SET,
     AnnotationError,
     draw,
+    fresh_draw,
     read_annotations,
     read_notes,
     sentence_digest,
@@ -26,8 +29,9 @@ def notes() -> dict[str, str]:
     return read_notes()
 
 
-def test_forty_sentences_resolve_on_word_boundaries(notes: dict[str, str]) -> None:
-    sentences = read_annotations(notes)
+@pytest.mark.parametrize("path", [ANNOTATIONS, SECOND_SET], ids=["mtsamples-40", "mtsamples-40b"])
+def test_forty_sentences_resolve_on_word_boundaries(notes: dict[str, str], path: Path) -> None:
+    sentences = read_annotations(notes, path)
     assert len(sentences) == 40 and len({sentence.note for sentence in sentences}) == 40
     assert sum(len(sentence.spans) for sentence in sentences) >= 40
     labels = {span.label for sentence in sentences for span in sentence.spans}
@@ -41,10 +45,11 @@ def test_forty_sentences_resolve_on_word_boundaries(notes: dict[str, str]) -> No
             assert text[span.start : span.end] == text[span.start : span.end].strip()
 
 
-def test_the_file_holds_no_note_text(notes: dict[str, str]) -> None:
-    raw = ANNOTATIONS.read_text(encoding="utf-8")
+@pytest.mark.parametrize("path", [ANNOTATIONS, SECOND_SET], ids=["mtsamples-40", "mtsamples-40b"])
+def test_the_file_holds_no_note_text(notes: dict[str, str], path: Path) -> None:
+    raw = path.read_text(encoding="utf-8")
     assert all(set(json.loads(line)) == {"note", "sentence", "sha256", "spans"} for line in raw.splitlines())
-    for sentence in read_annotations(notes):
+    for sentence in read_annotations(notes, path):
         text = notes[sentence.note]
         assert text[sentence.start : sentence.end] not in raw
         for span in sentence.spans:
@@ -56,6 +61,13 @@ def test_the_draw_is_reproducible_and_is_the_annotated_one(notes: dict[str, str]
     drawn = draw(notes, 4040, 40)
     assert drawn == draw(notes, 4040, 40)
     assert [(s.note, s.start, s.end) for s in read_annotations(notes)] == drawn
+
+
+def test_the_second_set_is_a_fresh_draw_sharing_no_note_with_the_first(notes: dict[str, str]) -> None:
+    first = read_annotations(notes)
+    second = read_annotations(notes, SECOND_SET)
+    assert [(s.note, s.start, s.end) for s in second] == fresh_draw(notes, 4141, 40, first)
+    assert not {s.note for s in first} & {s.note for s in second}
 
 
 @pytest.mark.parametrize(("change", "message"), [
