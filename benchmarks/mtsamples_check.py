@@ -40,8 +40,8 @@ from app.text.words import Words  # noqa: E402
 
 NOTES = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.jsonl"
 ANNOTATIONS = ROOT / "benchmarks" / "data" / "mtsamples-40.jsonl"
-# The second, blind set: drawn (seed 4141) and annotated after the generator changes the first set's
-# errors prompted, and scored only once they were final; no note of the first set.
+# The second, blind set: drawn (seed 4141) and annotated, by someone who saw no model output, after the
+# generator changes the first set's errors prompted; no note of the first set, no error of it inspected.
 SECOND_SET = ROOT / "benchmarks" / "data" / "mtsamples-40b.jsonl"
 SETS = {"mtsamples-40": ANNOTATIONS, "mtsamples-40b": SECOND_SET}
 LABELS = ("problem", "test", "treatment")
