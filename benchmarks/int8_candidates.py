@@ -212,12 +212,16 @@ def _flags() -> list[str]:
     return sorted(flag for flag in flags if flag.startswith(("avx", "amx")) or "vnni" in flag)
 
 
+def machine_line(result: dict[str, Any], runtimes: str) -> str:
+    """The machine, its SIMD flags and the timing method, as every int8/runtime report opens."""
+    return (f"Machine: {result['cpu']}; SIMD flags: {', '.join(result['cpu_flags']) or 'none'}; {runtimes}; "
+            f"intra-op threads = {result['threads']}, {result['rounds']} interleaved rounds, median real tokens/s; "
+            f"load average at the end {', '.join(f'{x:.1f}' for x in result['load_average'])}.")
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# int8 candidates: strict F1 as served and model-only speed, models side by side", "",
-             f"Machine: {result['cpu']}; SIMD flags: {', '.join(result['cpu_flags']) or 'none'}; "
-             f"ONNX Runtime {result['onnxruntime']}, intra-op threads = {result['threads']}, "
-             f"{result['rounds']} interleaved rounds, median real tokens/s; load average at the end "
-             f"{', '.join(f'{x:.1f}' for x in result['load_average'])}.", "",
+             machine_line(result, f"ONNX Runtime {result['onnxruntime']}"), "",
              "Rerun: `.venv/bin/python benchmarks/int8_candidates.py`", ""]
     for name, model in result["models"].items():
         rows = model["candidates"]

@@ -40,6 +40,7 @@ from int8_candidates import (  # noqa: E402
     _flags,
     calibration_batches,
     candidate_bundle,
+    machine_line,
     ncbi_model,
     speed_sample,
 )
@@ -167,10 +168,8 @@ def main() -> int:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Static int8 with NNCF's transformer recipe, against dynamic int8", "",
-             f"Machine: {result['cpu']}; SIMD flags: {', '.join(result['cpu_flags']) or 'none'}; ONNX Runtime "
-             f"{result['onnxruntime']}, OpenVINO {result['openvino']}, NNCF {result['nncf']}; {result['threads']} "
-             f"threads, {result['rounds']} interleaved rounds, median real tokens/s; load average at the end "
-             f"{', '.join(f'{x:.1f}' for x in result['load_average'])}.", "",
+             machine_line(result, f"ONNX Runtime {result['onnxruntime']}, OpenVINO {result['openvino']}, "
+                                  f"NNCF {result['nncf']}"), "",
              "Rerun: `.venv/bin/python benchmarks/static_int8.py` (needs `pip install nncf openvino`)", ""]
     for name, model in result["models"].items():
         fp32 = model["strict_f1"]["fp32 (bundle, fused)"]
