@@ -8,10 +8,12 @@ stays in ``../shared/data/mtsamples/notes.jsonl``. How they were drawn and annot
 
 The bundle reads each whole note, as a user would paste it; its spans that overlap an annotated
 sentence are scored against that sentence's concepts (strict: same offsets and label; lenient: overlap
-and same label), and every predicted span is checked not to cut a word.
+and same label), and every predicted span is checked not to cut a word. Each F1 comes with a bootstrap interval
+(sentences resampled): on 40 sentences one concept is two points.
 
     .venv/bin/python benchmarks/mtsamples_check.py score --bundle models/demo
     .venv/bin/python benchmarks/mtsamples_check.py score --bundle models/demo --set mtsamples-40b
+    .venv/bin/python benchmarks/mtsamples_check.py score --bundle models/demo --set mtsamples-80  # both as one
     .venv/bin/python benchmarks/mtsamples_check.py draw --seed 4040 --count 40   # print a fresh sample
     .venv/bin/python benchmarks/mtsamples_check.py draw --seed 4141 --count 40 --exclude-annotated  # the 40b draw
 
@@ -44,6 +46,8 @@ ANNOTATIONS = ROOT / "benchmarks" / "data" / "mtsamples-40.jsonl"
 # generator changes the first set's errors prompted; no note of the first set, no error of it inspected.
 SECOND_SET = ROOT / "benchmarks" / "data" / "mtsamples-40b.jsonl"
 SETS = {"mtsamples-40": ANNOTATIONS, "mtsamples-40b": SECOND_SET}
+POOLED = "mtsamples-80"  # both sets scored as one: 80 sentences, a narrower interval than either
+BOOTSTRAP_ROUNDS = 2000
 LABELS = ("problem", "test", "treatment")
 
 
@@ -127,7 +131,7 @@ def fresh_draw(notes: dict[str, str], seed: int, count: int, exclude: Sequence[S
 
 def score_bundle(bundle: Path, notes: dict[str, str], sentences: Sequence[Sentence], variant: str) -> dict[str, Any]:
     from app.engine.extractor import EngineOptions, Extractor
-    from model_export.scoring import errors, score
+    from model_export.scoring import bootstrap_f1, errors, score
 
     note_ids = sorted({sentence.note for sentence in sentences})
     with Extractor.load(bundle, options=EngineOptions(device="cpu", variant=variant)) as extractor:
@@ -145,26 +149,38 @@ def score_bundle(bundle: Path, notes: dict[str, str], sentences: Sequence[Senten
         cuts += sum(words.cuts(span.start) or words.cuts(span.end) for span in predicted[key])
     scores = score(gold, predicted)
     found = errors(gold, predicted)
+    intervals = bootstrap_f1(gold, predicted, rounds=BOOTSTRAP_ROUNDS, seed=0)
     return {"bundle": {"path": str(bundle), "name": manifest.name, "version": manifest.version,
                        "decode": manifest.decode},
             "variant": variant, "sentences": len(sentences), "gold_spans": sum(len(s.spans) for s in sentences),
             "predicted_spans": sum(len(spans) for spans in predicted.values()), "spans_cutting_a_word": cuts,
             "scores": scores.to_dict(),
+            "intervals": {"confidence": intervals["strict"].confidence, "rounds": BOOTSTRAP_ROUNDS,
+                          "resampled": "sentences", **{kind: [i.low, i.high] for kind, i in intervals.items()}},
             "errors": {key: {kind: [[s.start, s.end, s.label] for s in spans] for kind, spans in value.items()}
                        for key, value in found.items() if any(value.values())}}
 
 
 def markdown(result: dict[str, Any]) -> str:
     strict, lenient = result["scores"]["strict"], result["scores"]["lenient"]
+    intervals = result["intervals"]
+    confidence = intervals["confidence"]
+
+    def span(kind: str) -> str:
+        return f"{intervals[kind][0]:.3f} to {intervals[kind][1]:.3f}"
+
     lines = [
         f"# The demo on {result['sentences']} hand-annotated MTSamples sentences (`{result['set']}`)", "",
         f"Bundle `{result['bundle']['name']}` {result['bundle']['version']} ({result['bundle']['decode']} decoding), "
         f"variant {result['variant']}; {result['sentences']} sentences, {result['gold_spans']} annotated concepts "
         f"(problem / test / treatment, i2b2 2010 conventions, `benchmarks/data/README.md`), "
         f"{result['predicted_spans']} predicted; spans cutting a word: **{result['spans_cutting_a_word']}**.", "",
-        "| | precision | recall | F1 |", "|---|---|---|---|",
-        f"| strict | {strict['precision']:.3f} | {strict['recall']:.3f} | **{strict['f1']:.3f}** |",
-        f"| lenient | {lenient['precision']:.3f} | {lenient['recall']:.3f} | **{lenient['f1']:.3f}** |", "",
+        f"| | precision | recall | F1 | {confidence:.0%} interval of F1 |", "|---|---|---|---|---|",
+        f"| strict | {strict['precision']:.3f} | {strict['recall']:.3f} | **{strict['f1']:.3f}** | {span('strict')} |",
+        f"| lenient | {lenient['precision']:.3f} | {lenient['recall']:.3f} | **{lenient['f1']:.3f}** | "
+        f"{span('lenient')} |", "",
+        f"Intervals: percentile bootstrap, {intervals['rounds']} resamples of the sentences (seed 0); on a set "
+        "this small, two figures whose intervals overlap widely are not shown to differ.", "",
         "| type | strict F1 | lenient F1 | gold |", "|---|---|---|---|",
     ]
     for label in LABELS:
@@ -186,7 +202,8 @@ def main() -> int:
     scoring = commands.add_parser("score", help="score a bundle on the annotated sentences")
     scoring.add_argument("--bundle", type=Path, default=ROOT / "models" / "demo")
     scoring.add_argument("--variant", default="int8", help="the variant the CPU server picks (default int8)")
-    scoring.add_argument("--set", choices=sorted(SETS), default="mtsamples-40", help="which annotated sentences")
+    scoring.add_argument("--set", choices=[*sorted(SETS), POOLED], default="mtsamples-40",
+                         help=f"which annotated sentences ({POOLED}: both sets as one)")
     scoring.add_argument("--output", type=Path, help="default benchmarks/results/SET")
     drawing = commands.add_parser("draw", help="print a fresh sample of sentences to annotate (never written)")
     drawing.add_argument("--seed", type=int, required=True)
@@ -206,7 +223,9 @@ def main() -> int:
         return 0
     from benchmarks.soak import machine as describe_machine
 
-    result = score_bundle(args.bundle, notes, read_annotations(notes, SETS[args.set]), args.variant)
+    paths = list(SETS.values()) if args.set == POOLED else [SETS[args.set]]
+    sentences = [sentence for path in paths for sentence in read_annotations(notes, path)]
+    result = score_bundle(args.bundle, notes, sentences, args.variant)
     result["set"] = args.set
     result["machine"] = describe_machine()
     args.output = args.output or ROOT / "benchmarks" / "results" / args.set

@@ -8,6 +8,7 @@ prediction covering two gold concepts earns one true positive, not two, and P/R 
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,3 +234,38 @@ def errors(gold: Mapping[str, Sequence[Span]], predicted: Mapping[str, Sequence[
         _, false_negatives, false_positives = _strict_matches(gold[doc_id], predicted.get(doc_id, ()))
         result[doc_id] = DocumentErrors(false_positives=false_positives, false_negatives=false_negatives)
     return result
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap confidence interval of one F1 figure."""
+
+    low: float
+    high: float
+    confidence: float
+
+
+def bootstrap_f1(gold: Mapping[str, Sequence[Span]], predicted: Mapping[str, Sequence[Span]], *,
+                 rounds: int = 2000, seed: int = 0, confidence: float = 0.95) -> dict[str, Interval]:
+    """Percentile bootstrap intervals of strict and lenient micro F1, documents resampled with replacement.
+
+    On a check of a few dozen sentences one concept moves F1 by two points; the interval says how far
+    apart two figures must be before they differ, and how far a figure is from a target.
+    """
+    if rounds < 1 or not 0 < confidence < 1:
+        raise ValueError("rounds must be positive and confidence between 0 and 1")
+    _check_ids(gold, predicted)
+    per_document = [score({doc_id: gold[doc_id]}, {doc_id: predicted.get(doc_id, ())}) for doc_id in sorted(gold)]
+    if not per_document:
+        raise ValueError("no documents to resample")
+    rng = random.Random(seed)
+    intervals: dict[str, Interval] = {}
+    draws = [[rng.randrange(len(per_document)) for _ in per_document] for _ in range(rounds)]
+    for kind in ("strict", "lenient"):
+        counts = [getattr(scores, kind) for scores in per_document]
+        f1s = sorted(sum((counts[i] for i in sample), Counts()).f1 for sample in draws)
+        tail = (1 - confidence) / 2
+        low = f1s[round(tail * (rounds - 1))]
+        high = f1s[round((1 - tail) * (rounds - 1))]
+        intervals[kind] = Interval(low, high, confidence)
+    return intervals

@@ -96,3 +96,19 @@ def test_a_span_that_cuts_a_word_is_refused(notes: dict[str, str], tmp_path: Pat
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     with pytest.raises(AnnotationError, match="cuts a word"):
         read_annotations(notes, path)
+
+
+def test_the_pooled_set_scores_both_sets_with_intervals(tiny_bundle: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    output = tmp_path / "pooled"
+    subprocess.run([sys.executable, "benchmarks/mtsamples_check.py", "score", "--bundle", str(tiny_bundle),
+                    "--set", "mtsamples-80", "--variant", "fp32", "--output", str(output)], check=True,
+                   capture_output=True, cwd=Path(__file__).resolve().parents[1])
+    result = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (result["set"], result["sentences"], result["gold_spans"]) == ("mtsamples-80", 80, 40 + 49)
+    for kind in ("strict", "lenient"):
+        low, high = result["intervals"][kind]
+        assert 0.0 <= low <= result["scores"][kind]["f1"] <= high <= 1.0
+    assert "95% interval of F1" in output.with_suffix(".md").read_text(encoding="utf-8")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.text.types import Span
-from model_export.scoring import Counts, Scores, errors, score
+from model_export.scoring import Counts, Scores, bootstrap_f1, errors, score
 
 
 def figures(scores: Scores, criterion: str) -> tuple[int, int, int]:
@@ -279,3 +279,40 @@ def test_figures_are_bounded_and_consistent(case: tuple[dict[str, list[Span]], d
     found = errors(gold, predicted)
     assert sum(len(e["false_positives"]) for e in found.values()) == scores.strict.fp
     assert sum(len(e["false_negatives"]) for e in found.values()) == scores.strict.fn
+
+
+# --- bootstrap intervals ------------------------------------------------------------------------
+
+
+def test_a_perfect_check_has_no_spread() -> None:
+    gold = {"a": [Span(0, 3, "problem")], "b": [Span(2, 5, "test")]}
+    for interval in bootstrap_f1(gold, gold, rounds=50).values():
+        assert (interval.low, interval.high) == (1.0, 1.0)
+
+
+def test_half_right_documents_spread_around_the_figure_and_fewer_documents_spread_wider() -> None:
+    right, wrong = [Span(0, 3, "problem")], [Span(10, 13, "problem")]
+    gold = {f"d{i}": right for i in range(40)}
+    predicted = {f"d{i}": right if i % 2 else wrong for i in range(40)}
+    wide = bootstrap_f1(dict(list(gold.items())[:8]), {k: predicted[k] for k in list(gold)[:8]}, seed=1)["strict"]
+    narrow = bootstrap_f1(gold, predicted, seed=1)["strict"]
+    assert narrow.low < score(gold, predicted).strict.f1 == 0.5 < narrow.high
+    assert wide.high - wide.low > narrow.high - narrow.low > 0.1
+
+
+def test_the_same_seed_gives_the_same_interval_and_bad_arguments_are_refused() -> None:
+    gold = {"a": [Span(0, 3, "problem")], "b": [Span(2, 5, "test")]}
+    predicted = {"a": [Span(0, 3, "problem")]}
+    assert bootstrap_f1(gold, predicted, seed=3) == bootstrap_f1(gold, predicted, seed=3)
+    with pytest.raises(ValueError, match="no documents"):
+        bootstrap_f1({}, {})
+    with pytest.raises(ValueError, match="confidence"):
+        bootstrap_f1(gold, predicted, confidence=1.0)
+
+
+@given(gold_and_predicted())
+def test_intervals_are_ordered_and_bounded(case: tuple[dict[str, list[Span]], dict[str, list[Span]]]) -> None:
+    gold, predicted = case
+    assume(gold)
+    for interval in bootstrap_f1(gold, predicted, rounds=30).values():
+        assert 0.0 <= interval.low <= interval.high <= 1.0
