@@ -313,8 +313,13 @@ def evaluate(argv: Sequence[str]) -> int:
                         help="negex format: rows to read (heldout: row numbers ending in 0, dev: in 5)")
     parser.add_argument("--assertion-source", choices=("rules", "model"), default=None,
                         help="assertion source to score (default: the bundle's own)")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="95%% intervals of strict and lenient F1 from N resamples of the documents "
+                             "(default 1000; 0: none)")
     args = parser.parse_args(argv)
     _setup_logging()
+    if args.bootstrap < 0:
+        parser.error("--bootstrap must be 0 or more")
     if str(args.model) == "rules":
         return _evaluate_rules(args)
     import json
@@ -344,6 +349,10 @@ def evaluate(argv: Sequence[str]) -> int:
     print(f"{predictor.kind} {args.model} ({predictor.members} member(s), {predictor.details['decode']} decoding) "
           f"on {args.corpus}: {len(documents)} documents, {elapsed:.1f} s")
     print(evaluation.scores.table())
+    intervals = evaluation.f1_intervals(args.bootstrap)
+    if intervals:
+        print(f"95% interval of F1 (documents resampled {args.bootstrap} times): "
+              + ", ".join(f"{kind} {i.low:.4f} to {i.high:.4f}" for kind, i in intervals.items()))
     if assertion:
         from model_export.assertion_eval import table
 
@@ -357,6 +366,9 @@ def evaluate(argv: Sequence[str]) -> int:
                   "corpus": {"path": str(args.corpus), "documents": len(documents),
                              "spans": sum(len(d.spans) for d in documents), **options.describe()},
                   "scores": evaluation.scores.to_dict(), "wall_s": round(elapsed, 1)}
+        if intervals:
+            result["intervals"] = {"confidence": 0.95, "rounds": args.bootstrap, "resampled": "documents",
+                                   **{kind: [i.low, i.high] for kind, i in intervals.items()}}
         if assertion:
             result["assertion"] = assertion
         args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -25,7 +25,7 @@ from app.text.types import Document, Entity, Span
 from app.text.windows import WindowGeometry
 from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json, recorded_decode
 from model_export.predict import LogitsFn, predict_entities
-from model_export.scoring import Scores, errors, score
+from model_export.scoring import Interval, Scores, bootstrap_f1, errors, score
 
 Predictions = dict[str, list[Span]]
 
@@ -208,6 +208,11 @@ class Evaluation:
     scores: Scores
     gold: Predictions
     predicted: Predictions
+
+    def f1_intervals(self, rounds: int) -> dict[str, Interval]:
+        """How far F1 could move on other documents of the same kind (none for 0 rounds or no documents):
+        the figure to compare two models by, since on a hundred documents a few points are often noise."""
+        return bootstrap_f1(self.gold, self.predicted, rounds=rounds, seed=0) if rounds and self.gold else {}
 
 
 def evaluate_documents(predictor: Predictor, documents: Sequence[Document]) -> Evaluation:

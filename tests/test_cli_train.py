@@ -74,11 +74,17 @@ def test_train_on_brat_with_collapsed_labels_then_evaluate(tmp_path: Path, capsy
     assert result["model"]["kind"] == "checkpoint" and result["corpus"]["documents"] == 3
     assert result["model"]["decode"] == "word-viterbi" and "word-viterbi decoding" in out
     assert set(result["scores"]) == {"strict", "lenient"}
+    for kind in ("strict", "lenient"):
+        low, high = result["intervals"][kind]
+        assert 0.0 <= low <= high <= 1.0 and f"{kind} {low:.4f} to {high:.4f}" in out
+    assert result["intervals"]["rounds"] == 1000
     assert isinstance(json.loads(errors.read_text()), dict)
     code = commands.evaluate([str(output), "--corpus", str(dev_dir), "--format", "brat", "--collapse-labels",
-                              "Concept", "--decode", "subword", "--output", str(scores)])
-    assert code == 0 and "subword decoding" in capsys.readouterr().out
+                              "Concept", "--decode", "subword", "--output", str(scores), "--bootstrap", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and "subword decoding" in out and "interval" not in out
     assert json.loads(scores.read_text())["model"]["decode"] == "subword"
+    assert "intervals" not in json.loads(scores.read_text())
 
 
 def test_evaluate_warns_about_types_the_model_does_not_know(tmp_path: Path, capsys: pytest.CaptureFixture[str]
