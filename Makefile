@@ -49,7 +49,7 @@ $(DEID_SECRET_FILE): | $(VENV)/bin/python
 
 demo: $(BUNDLE)/manifest.json $(DEID_BUNDLE)/manifest.json
 
-# The concept demo past the 5-minute budget, to judge it on real notes (about 30 minutes on 2 cores);
+# The concept demo past the 5-minute budget, to judge it on real notes (about 22 minutes on 2 cores);
 # it replaces the quick one at $(BUNDLE), and `make serve` serves it from then on.
 demo-thorough: | $(VENV)/.train
 	$(VENV)/bin/clinx demo --thorough --output $(BUNDLE) --deid-output $(DEID_BUNDLE)

@@ -42,7 +42,7 @@ def demo(argv: Sequence[str]) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if the bundle exists")
     parser.add_argument("--thorough", action="store_true",
                         help="the concept demo past the 5-minute budget, to judge it on real notes: 1,600 notes, "
-                             "3 epochs, every layer (about 30 minutes on 2 cores; replaces a demo built otherwise)")
+                             "3 epochs, every layer (about 22 minutes on 2 cores; replaces a demo built otherwise)")
     args = parser.parse_args(argv)
     _setup_logging()
     from model_export.demo import CONCEPTS, DEID, THOROUGH, ensure_demo_bundles

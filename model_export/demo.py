@@ -89,7 +89,7 @@ DEID = DemoRecipe("clinx-demo-deid", "de-identification (i2b2 2014 PHI types)", 
 
 
 # Past the 5-minute budget, for judging the demo on real notes: 1,600 notes, 3 epochs, every layer trained
-# (about half an hour on 2 cores). benchmarks/demo_ceiling.py measured what the budget costs there: lenient
+# (about 22 minutes on 2 cores). benchmarks/demo_ceiling.py measured what the budget costs there: lenient
 # F1 on the blind MTSamples sentences rises from 0.755 (CONCEPTS) to 0.804 at 800 notes and 0.848 here.
 THOROUGH = replace(CONCEPTS, documents=1600, epochs=3, freeze_layers=0, all_cores=True,
                    description=DEMO_DESCRIPTION + " Thorough build: 1,600 synthetic notes, 3 epochs.")
