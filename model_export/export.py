@@ -8,10 +8,8 @@ into the manifest; a failed check writes nothing and says by how much it failed.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
-import re
 import shutil
 import tempfile
 import time
@@ -20,19 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import __version__
-from app.bundle import BUNDLE_FORMAT, MANIFEST, Manifest, file_entry, verify_bundle
-from app.deid.categories import phi_categories_for
+from app.bundle import MANIFEST, Manifest, file_entry, verify_bundle
 from app.text.decode import DecodeRule
 from app.text.encode import DocumentEncoder
-from app.text.labels import entity_types_of
-from app.text.segment import SEGMENTER_NAME, SEGMENTER_VERSION
 from app.text.types import Document
-from app.text.windows import WindowGeometry
-from model_export.checkpoints import ENSEMBLE_FILE, TRAINING_FILE, read_json, recorded_decode
-from model_export.ensemble import VOTE_RULE
+from model_export.checkpoints import TRAINING_FILE
 from model_export.evaluate import predict_spans, torch_logits_fn
 from model_export.examples import make_encoder
+from model_export.export_inputs import check_positions, read_checkpoints, shared_geometry, usable_positions
+from model_export.export_manifest import bundle_manifest
 from model_export.hf import load_checkpoint, special_tokens
 from model_export.int8_choice import (
     CANDIDATES,
@@ -100,63 +94,32 @@ class ExportConfig:
 _Decoding = tuple[list[str], DecodeRule]  # a model's tags and its decoding rule: what predict_spans needs
 
 
-@dataclass(frozen=True)
-class _Checkpoint:
-    name: str
-    path: Path
-    record: dict[str, Any]
-
-
 @dataclass
-class _MemberExport:
+class MemberExport:
     variants: dict[str, dict[str, Any]]
     parity: dict[str, Any]
     logits: dict[str, MemoLogits]
     requantize: Callable[[Int8Candidate], dict[str, Any]] | None = None  # int8 again, as another candidate
 
 
-def read_checkpoints(checkpoint: Path) -> list[_Checkpoint]:
-    """One checkpoint, or the members an ensemble directory lists; all must share tags and windows."""
-    if (checkpoint / ENSEMBLE_FILE).is_file():
-        record = _json(checkpoint / ENSEMBLE_FILE)
-        names = record.get("members")
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: field members must list the member directories")
-        if record.get("vote_rule", VOTE_RULE) != VOTE_RULE:
-            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: vote_rule {record['vote_rule']!r}; bundles vote "
-                              f"with {VOTE_RULE!r}")
-        bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", n)]
-        if bad or len(set(names)) != len(names):
-            raise ExportError(f"{checkpoint / ENSEMBLE_FILE}: member names must be unique plain directory names "
-                              f"(got {bad or names})")
-        members = [_Checkpoint(name, checkpoint / name, _training(checkpoint / name)) for name in names]
-    else:
-        members = [_Checkpoint("model", checkpoint, _training(checkpoint))]
-    first = _geometry(members[0].record)
-    for member in members[1:]:
-        if _geometry(member.record) != first:
-            raise ExportError(f"{member.path}: tags, window sizes or decoding differ from {members[0].name}'s")
-    return members
-
-
 def export_bundle(config: ExportConfig) -> Manifest:
     """Export, verify and write the bundle; raise ExportError (and write nothing) on failure."""
     started = time.monotonic()
     checkpoints = read_checkpoints(config.checkpoint)
-    tags, geometry, rule = _geometry(checkpoints[0].record)
+    tags, geometry, rule = shared_geometry(checkpoints[0].record)
     documents = _verification_documents(config)
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".clinx-export-", dir=config.output_dir.parent))
     try:
         encoder: DocumentEncoder | None = None
         tokenizer_json = ""
-        exports: dict[str, _MemberExport] = {}
+        exports: dict[str, MemberExport] = {}
         for checkpoint in checkpoints:
             model, tokenizer = load_checkpoint(str(checkpoint.path))
             model.float().eval()
             if [model.config.id2label[i] for i in range(model.config.num_labels)] != tags:
                 raise ExportError(f"{checkpoint.path}: config.json id2label disagrees with {TRAINING_FILE} tags")
-            _check_positions(model.config, geometry.max_length)
+            check_positions(model.config, geometry.max_length)
             if encoder is None:
                 tokenizer_json = tokenizer.backend_tokenizer.to_str()
                 encoder = make_encoder(tokenizer.backend_tokenizer, special_tokens(tokenizer), geometry)
@@ -174,7 +137,8 @@ def export_bundle(config: ExportConfig) -> Manifest:
                 logits.release()
         # Written first without figures, so that the server's own engine can serve it; then scored as served.
         def write(figures: dict[str, Any], scores: dict[str, Any], int8: dict[str, Any] | None) -> Manifest:
-            manifest = _manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents), int8)
+            manifest = bundle_manifest(config, checkpoints, staging, encoder, exports, figures, scores, len(documents),
+                                       int8)
             (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
             verify_bundle(staging)
             return manifest
@@ -251,9 +215,9 @@ def _export_fp32(model: Any, stem: str, staging: Path, encoder: DocumentEncoder,
 
 
 def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, documents: Sequence[Document],
-                    decoding: _Decoding, config: ExportConfig) -> _MemberExport:
+                    decoding: _Decoding, config: ExportConfig) -> MemberExport:
     """int8 and fp16 from the verified fp32 graph, each compared with fp32 on the same windows."""
-    result = _MemberExport({"fp32": _variant(staging, fp32.path, "fp32", fp32.optimization)},
+    result = MemberExport({"fp32": _variant(staging, fp32.path, "fp32", fp32.optimization)},
                            {"fp32_vs_pytorch": fp32.parity}, {"fp32": fp32.logits})
     isolate = fp32.weight_bytes > ISOLATE_BYTES
     forced = bool(config.external_data)
@@ -289,7 +253,7 @@ def _export_reduced(fp32: _Fp32, staging: Path, encoder: DocumentEncoder, docume
 
 
 def _choose_int8(config: ExportConfig, staging: Path, documents: Sequence[Document],
-                 exports: dict[str, _MemberExport], served: dict[str, Predictions],
+                 exports: dict[str, MemberExport], served: dict[str, Predictions],
                  write: Callable[[dict[str, Any], dict[str, Any], dict[str, Any] | None], Manifest]
                  ) -> dict[str, Any]:
     def requantize(candidate: Int8Candidate) -> None:
@@ -342,113 +306,12 @@ def _fp32_parity(path: Path, reference: MemoLogits, expected: Predictions, encod
                                "passed": passed}
 
 
-def _manifest(config: ExportConfig, checkpoints: list[_Checkpoint], staging: Path, encoder: DocumentEncoder,
-              exports: dict[str, _MemberExport], figures: dict[str, Any], scores: dict[str, Any],
-              documents: int, int8: dict[str, Any] | None = None) -> Manifest:
-    tags = list(checkpoints[0].record["tags"])
-    special = encoder.special
-    ensemble = len(checkpoints) > 1
-    trained = {c.name: {"corpus": c.record.get("corpus", {}), "config": c.record.get("config", {})}
-               for c in checkpoints}
-    selected = {c.name: {"dev": c.record.get("dev", {}), "best_epoch": c.record.get("best_epoch")}
-                for c in checkpoints}
-    evaluation: dict[str, Any] = {"members": selected} if ensemble else dict(selected["model"])
-    if ensemble and "dev" in (voted := _json(config.checkpoint / ENSEMBLE_FILE)):
-        evaluation["dev"] = voted["dev"]
-    if scores:
-        evaluation["eval_corpus"] = {**config.eval_corpus, "documents": documents, "variants": scores}
-    return Manifest.model_validate({
-        "bundle_format": BUNDLE_FORMAT,
-        "name": config.name,
-        "version": config.version,
-        "task": config.task,
-        "task_type": config.task_type,
-        "phi_categories": _phi_categories(config, entity_types_of(tags)),
-        "description": config.description,
-        "demo": config.demo,
-        "base_model": str(checkpoints[0].record.get("config", {}).get("base_model", "")),
-        "label_scheme": "BIOES",
-        "tags": tags,
-        "entity_types": entity_types_of(tags),
-        "max_length": encoder.geometry.max_length,
-        **encoder.geometry.as_record(),
-        "segmenter": {"name": SEGMENTER_NAME, "version": SEGMENTER_VERSION},
-        "tokenizer": file_entry(staging, "tokenizer.json"),
-        "special_tokens": {"cls_id": special.cls_id, "sep_id": special.sep_id, "pad_id": special.pad_id},
-        "members": [{"name": name, "variants": export.variants} for name, export in exports.items()],
-        "vote_rule": VOTE_RULE,
-        "decode": recorded_decode(checkpoints[0].record, checkpoints[0].path / TRAINING_FILE),
-        "evaluation": evaluation,
-        "parity": {
-            "texts": {"source": "eval corpus" if config.eval_documents is not None else "built-in sample notes",
-                      "documents": documents},
-            "members": {name: export.parity for name, export in exports.items()},
-            "served": figures,
-            **({"int8": int8} if int8 is not None else {}),
-        },
-        "training": {"members": trained} if ensemble else trained["model"],
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "clinx_version": __version__,
-    })
-
-
-def _phi_categories(config: ExportConfig, entity_types: list[str]) -> dict[str, str]:
-    """A deid bundle names every label's PHI category: the i2b2 2006/2014 ones are known, others given."""
-    if config.task_type != "deid":
-        if config.phi_categories:
-            raise ExportError("PHI categories are given, but the task type is not deid")
-        return {}
-    try:
-        return phi_categories_for(entity_types, config.phi_categories)
-    except ValueError as error:
-        raise ExportError(str(error)) from None
-
-
-def usable_positions(config: Any) -> int:
-    """RoBERTa-style models (CLIN-X, XLM-R) reserve the first positions after the padding index."""
-    positions = int(getattr(config, "max_position_embeddings", 512))
-    if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-        positions -= int(getattr(config, "pad_token_id", 1)) + 1
-    return positions
-
-
-def _check_positions(config: Any, max_length: int) -> None:
-    positions = usable_positions(config)
-    if max_length > positions:
-        raise ExportError(f"windows of {max_length} tokens exceed the model's {positions} positions; "
-                          "train with a smaller chunk_subwords or context_subwords")
-
-
 def _verification_documents(config: ExportConfig) -> list[Document]:
     if config.eval_documents is not None:
         if not config.eval_documents:
             raise ExportError("the evaluation corpus holds no documents")
         return list(config.eval_documents)
     return [Document(f"sample-{index}", text) for index, text in enumerate(config.texts, start=1)]
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        return read_json(path)
-    except ValueError as error:
-        raise ExportError(str(error)) from None
-
-
-def _training(directory: Path) -> dict[str, Any]:
-    path = directory / TRAINING_FILE
-    if not path.is_file():
-        raise ExportError(f"{path}: missing; export needs a checkpoint written by `clinx train`")
-    record = _json(path)
-    try:
-        recorded_decode(record, path)
-    except ValueError as error:
-        raise ExportError(str(error)) from None
-    return record
-
-
-def _geometry(record: dict[str, Any]) -> tuple[list[str], WindowGeometry, DecodeRule]:
-    """What members must share: tags, windows and the decoding rule dev selection used (checked in _training)."""
-    return list(record["tags"]), WindowGeometry.from_record(record), recorded_decode(record, Path(TRAINING_FILE))
 
 
 def _variant(root: Path, path: Path, precision: str, optimization: dict[str, Any]) -> dict[str, Any]:
