@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-ORDER = ("demo", "xlmr-base", "clinx-large")
+from benchmarks.report_plots import plots
+from benchmarks.report_records import models_in, saturation
 
 
 def _f(value: float | None, digits: int = 2, unit: str = "") -> str:
@@ -24,24 +25,11 @@ def _gb(value: float | None) -> str:
     return "–" if value is None else f"{value / 1e9:.2f} GB"
 
 
-def _models(stored: dict[str, Any]) -> list[dict[str, Any]]:
-    models = stored.get("models", {})
-    return [models[name] for name in ORDER if name in models] + [
-        record for name, record in models.items() if name not in ORDER]
-
-
-def saturation(results: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    singles = {k: v for k, v in results.items() if "batch" not in k and v.get("model_tokens_per_s")}
-    if not singles:
-        return None, {}
-    return max(singles.items(), key=lambda item: item[1]["model_tokens_per_s"])
-
-
 def summary_table(stored: dict[str, Any]) -> list[str]:
     """The table for the README: notes/s and tokens/s per contender, one block per model."""
     lines = ["| model | contender | notes/s | note tokens/s | model tokens/s | p50 latency, 1 client | vs naive |",
              "|---|---|---|---|---|---|---|"]
-    for record in _models(stored):
+    for record in models_in(stored):
         name = record["model"]
         base = record["baseline"].get("c1", {})
         base_rate = base.get("doc_tokens_per_s")
@@ -78,7 +66,7 @@ def summary_table(stored: dict[str, Any]) -> list[str]:
 
 def targets_table(stored: dict[str, Any]) -> list[str]:
     lines = ["| model | target | measured | result |", "|---|---|---|---|"]
-    for record in _models(stored):
+    for record in models_in(stored):
         for target in record.get("targets", []):
             lines.append(f"| {record['model']} | {target['target']} | {target['display']} | "
                          f"{'pass' if target['passed'] else '**miss**'} |")
@@ -96,7 +84,7 @@ def _bracket(ceiling: dict[str, Any]) -> str:
 def misses(stored: dict[str, Any]) -> list[str]:
     """Why each missed target was missed, from the run's own figures."""
     lines: list[str] = []
-    for record in _models(stored):
+    for record in models_in(stored):
         missed = [t for t in record.get("targets", []) if not t["passed"] and not t["target"].startswith("(")]
         for target in missed:
             text = target["target"]
@@ -228,103 +216,6 @@ def detail_tables(record: dict[str, Any]) -> list[str]:
     return lines
 
 
-def plots(stored: dict[str, Any], output: Path, suffix: str) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = _models(stored)
-    if not records:
-        return []
-    names = []
-    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.2), squeeze=False)
-    for ax, record in zip(axes[0], records, strict=True):
-        colours = {"fp32": "tab:blue", "int8": "tab:orange", "fp16": "tab:green"}
-        for variant, levels in record["clinx"].items():
-            points = sorted((int(k[1:]), v["model_tokens_per_s"]) for k, v in levels.items()
-                            if "batch" not in k and v.get("model_tokens_per_s"))
-            if points:
-                ax.plot(*zip(*points, strict=True), marker="o", color=colours[variant], label=f"clinx-serve {variant}")
-            ceiling = record["ceiling"].get(variant)
-            if ceiling:
-                ax.axhline(ceiling["real_tokens_per_s"], color=colours[variant], linestyle="--",
-                           label=f"ceiling {variant}")
-            limit = record["machine_limit_model_tokens_per_s"].get(variant)
-            if limit:
-                ax.axhline(limit, color=colours[variant], linestyle=":", label=f"machine limit {variant}")
-        base = record["baseline"].get("c1")
-        if base:
-            ax.axhline(base["model_tokens_per_s"], color="tab:red", linestyle="-.", label="naive fp32 (1 at a time)")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks([1, 8, 32, 64], labels=["1", "8", "32", "64"])
-        ax.set_yscale("log")
-        ax.set_xlabel("concurrent clients (one note per request)")
-        ax.set_ylabel("model tokens/s (unpadded)")
-        ax.set_title(record["model"])
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = output / f"throughput{suffix}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    names.append(path.name)
-
-    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.2), squeeze=False)
-    for ax, record in zip(axes[0], records, strict=True):
-        for variant, levels in record["clinx"].items():
-            for q, style in (("latency_p50_s", "-"), ("latency_p99_s", "--")):
-                points = sorted((int(k[1:]), v[q]) for k, v in levels.items() if "batch" not in k and v.get(q))
-                if points:
-                    ax.plot(*zip(*points, strict=True), marker="o", linestyle=style,
-                            label=f"{variant} {q.split('_')[1]}")
-        base = record["baseline"].get("c1")
-        if base and base.get("latency_p50_s"):
-            ax.scatter([1], [base["latency_p50_s"]], color="tab:red", marker="x", label="naive p50", zorder=5)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks([1, 8, 32, 64], labels=["1", "8", "32", "64"])
-        ax.set_yscale("log")
-        ax.set_xlabel("concurrent clients")
-        ax.set_ylabel("latency per note request (s)")
-        ax.set_title(record["model"])
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = output / f"latency{suffix}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    names.append(path.name)
-
-    fig, axes = plt.subplots(1, len(records), figsize=(5.2 * len(records), 4.4), squeeze=False)
-    for ax, record in zip(axes[0], records, strict=True):
-        labels, values, colours = [], [], []
-        base = record["baseline"].get("c1")
-        if base:
-            labels.append("naive\nfp32")
-            values.append(base["notes_per_s"])
-            colours.append("tab:red")
-        for variant in record["clinx"]:
-            if variant in record["clinx"]:
-                labels.append(f"clinx\n{variant}")
-                values.append(saturation(record["clinx"][variant])[1].get("notes_per_s") or 0)
-                colours.append("tab:blue")
-            if variant in record["ceiling"]:
-                labels.append(f"ceiling\n{variant}")
-                values.append(record["ceiling"][variant]["notes_per_s"])
-                colours.append("tab:gray")
-        ax.bar(labels, values, color=colours)
-        ax.set_ylabel("MTSamples notes/s (saturated)")
-        ax.set_title(record["model"])
-        for index, value in enumerate(values):
-            ax.annotate(f"{value:.3g}", (index, value), ha="center", va="bottom", fontsize=8)
-    fig.tight_layout()
-    path = output / f"notes_per_s{suffix}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    names.append(path.name)
-    return names
-
-
 def gpu_line(stored: dict[str, Any], machine: dict[str, Any]) -> str:
     if any(record.get("device") == "cuda" for record in stored.get("models", {}).values()):
         return (f"- GPU: {machine.get('gpu')}; measured matmul fp16 {_f(machine.get('fp16_gflops', 0) / 1e3, 0)} "
@@ -369,13 +260,13 @@ def spans_section(output: Path) -> list[str]:
 
 def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -> Path:
     suffix = "-quick" if quick else ""
-    images = plots(stored, output, suffix)
+    images = plots(models_in(stored), output, suffix)
     env = stored.get("environment", {})
     machine = env.get("machine", {})
     best = stored.get("machine_best", {})
     versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
     command = "--quick " if quick else ""
-    names = ",".join(r["model"] for r in _models(stored))
+    names = ",".join(r["model"] for r in models_in(stored))
     reproduce = (f"Reproduce: `.venv/bin/python benchmarks/run.py {command}--models {names}` (bundles are built once "
                  "into `runs/bench-bundles/`).")
     if any(record.get("device") == "cuda" for record in stored.get("models", {}).values()):
@@ -424,7 +315,7 @@ def write_report(stored: dict[str, Any], output: Path, *, quick: bool = False) -
         "## Details",
         "",
     ]
-    for record in _models(stored):
+    for record in models_in(stored):
         lines += detail_tables(record)
     lines += [
         "## Method",
