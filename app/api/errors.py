@@ -44,17 +44,32 @@ def error_response(
 
 
 def validation_detail(errors: Any) -> list[dict[str, Any]]:
-    """Pydantic errors without their ``input``/``ctx``: those may hold note text."""
-    return [
-        {"loc": [part for part in error.get("loc", ()) if part != "body"], "msg": _message(error),
-         "type": error.get("type", "")}
-        for error in errors
-    ]
+    """Pydantic errors without their ``input``/``ctx`` (those may hold note text), said as the client sent it.
+
+    An optional field (``documents``, ``text``) is a union with None to pydantic: a wrong value fails
+    both branches, which reads as "Input should be None" beside the real error, with the branch's type
+    name (``list[DocumentIn]``) inside the location. Only the branch the client meant is kept, at the
+    location the client wrote.
+    """
+    found = [([part for part in error.get("loc", ()) if part != "body"], error) for error in errors]
+    optional = {tuple(loc[:-1]) for loc, error in found
+                if error.get("type") == "none_required" and loc[-1:] == ["none"]}
+    detail = []
+    for loc, error in found:
+        prefix = next((p for p in optional if tuple(loc[: len(p)]) == p and len(loc) > len(p)), None)
+        if prefix is not None:
+            if loc[len(prefix)] == "none" and any(
+                    tuple(other[: len(prefix)]) == prefix and other[len(prefix):][:1] != ["none"]
+                    for other, _ in found):
+                continue  # the None branch: a value was sent, so None is never what the client meant
+            loc = [*loc[: len(prefix)], *loc[len(prefix) + 1 :]]
+        detail.append({"loc": loc, "msg": _message(error), "type": error.get("type", "")})
+    return detail
 
 
 def _message(error: Any) -> str:
     """The error's message, unless it quotes what was sent (``Input tag 'x' ...``): then its type alone."""
-    message = str(error.get("msg", ""))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")  # our validators' words, as written
     value, context = error.get("input"), error.get("ctx") or {}
     sent = [value, *(value.values() if isinstance(value, dict) else ()), *context.values()]
     if any(isinstance(part, str) and part and f"'{part}'" in message for part in sent):
