@@ -281,10 +281,9 @@ def main() -> int:
 def write(report: dict[str, Any], output: Path) -> int:
     """The summary (recomputed from the rounds), then ``output``.json and .md."""
     report["summary"] = summarise(report["rounds"])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    output.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    from benchmarks.results_io import save_results
+
+    print(save_results(output, report, markdown))
     return 0
 
 

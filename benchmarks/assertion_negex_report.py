@@ -73,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                      "classes": trained.get("classes"), "historical": trained.get("historical")},
         "environment": environment({}),
     }
-    args.output.with_suffix(".json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(record), encoding="utf-8")
-    print(markdown(record))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, record, markdown))
     return 0
 
 

@@ -245,9 +245,9 @@ def main() -> int:
     report["ceiling_2"] = {**before, "note_tokens_per_s": mean, "before": before, "after": after}
     report["on_paper"] = on_paper(report["bulk_local2"], report["ceiling_2"]["note_tokens_per_s"],
                                   sum(tokens.values()) / len(tokens))
-    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, report, markdown))
     return 0
 
 

@@ -101,9 +101,9 @@ def main() -> int:
                      "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__},
         "cpu": _cpu(),
     }
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(_markdown(result), encoding="utf-8")
-    print(_markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, _markdown))
     if not args.keep:
         shutil.rmtree(args.work)
     return 0

@@ -172,10 +172,9 @@ def main() -> int:
     placements = [name for name in args.placements.split(",") if name in PLACEMENTS]
     result = measure(args.bundle, args.notes, args.seed, args.variant, placements)
     result["machine"] = describe_machine()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, markdown))
     return 0
 
 

@@ -17,7 +17,6 @@ graph ``benchmarks/int8_candidates.py`` wrote for the demo, when present).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -116,9 +115,9 @@ def main() -> int:
               "rounds": args.rounds, "real_tokens": tokens, "batches": len(work),
               "onnxruntime": onnxruntime.__version__, "openvino": openvino.__version__,
               "load_average": os.getloadavg()}
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, markdown))
     return 0
 
 

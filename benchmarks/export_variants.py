@@ -144,9 +144,9 @@ def main() -> int:
         "versions": {"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
                      "torch": torch.__version__, "transformers": transformers.__version__},
     }
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(_markdown(result), encoding="utf-8")
-    print(_markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, _markdown))
     return 0
 
 

@@ -185,10 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if lone_p99 and flood_p99:
         ratio = round(flood_p99 / lone_p99, 2)
     report["ehr_p99_ratio"] = ratio
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, report, markdown))
     return 0
 
 

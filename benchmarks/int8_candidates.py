@@ -200,9 +200,9 @@ def main() -> int:
     result = {"models": results, "cpu": _cpu(), "cpu_int8_features": cpu_int8_features(), "cpu_flags": flags,
               "threads": args.threads, "rounds": args.rounds, "onnxruntime": onnxruntime.__version__,
               "load_average": os.getloadavg()}
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, markdown))
     return 0
 
 

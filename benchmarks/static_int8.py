@@ -19,7 +19,6 @@ Needs the NCBI checkpoints of ``benchmarks/ncbi/run.sh`` (``runs/ncbi-minilm``, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -160,9 +159,9 @@ def main() -> int:
     result = {"models": results, "cpu": _cpu(), "cpu_flags": _flags(), "threads": args.threads,
               "rounds": args.rounds, "onnxruntime": onnxruntime.__version__, "openvino": openvino.__version__,
               "nncf": nncf.__version__, "load_average": os.getloadavg()}
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, markdown))
     return 0
 
 

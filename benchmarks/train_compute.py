@@ -14,7 +14,6 @@ the work ratio of the two recipes is what the 5-minute budget would have to find
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -156,9 +155,9 @@ def main() -> int:
               "matmul_gflops": matmul_gflops(*shape), "matmul_bf16_gflops": matmul_gflops(*shape, "bfloat16", 5),
               "cpu_flags": sorted(set(machine_flags()) & {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16",
                                                            "amx_int8", "amx_tile"})}
-    RESULTS.with_suffix(".json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    RESULTS.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    from benchmarks.results_io import save_results
+
+    print(save_results(RESULTS, report, markdown))
     return 0
 
 

@@ -193,10 +193,9 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/ncbi-minilm"))
     args = parser.parse_args()
     result = collect(args.runs)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    args.output.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    from benchmarks.results_io import save_results
+
+    print(save_results(args.output, result, markdown))
     return 0
 
 
